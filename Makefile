@@ -1,0 +1,41 @@
+# The two commands of the README's quick start, plus helpers. Needs only Python 3.11,
+# pip and make: the environment is built in .venv from requirements.lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+## Run the whole pipeline on the bundled sample delivery (output in ./regmig-out/).
+demo: $(STAMP)
+	$(BIN)/regmig demo
+
+## Lint, then run the whole test suite.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Benchmarks (long; results written under bench/results/).
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lock:
+	rm -rf /tmp/regmig-lock && $(PYTHON) -m venv /tmp/regmig-lock
+	/tmp/regmig-lock/bin/pip install --quiet -e ".[dev]"
+	{ echo "# Resolved dependency set for regmig on Python 3.11 (pip freeze of a clean install of"; \
+	  echo "# pyproject.toml with the dev extra). Regenerate with: make lock"; \
+	  /tmp/regmig-lock/bin/pip freeze --exclude-editable | grep -v -i '^regmig'; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) regmig-out .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Stage 3, estimate: crossing histories, residence rule, flows and stocks -> derived.*."""

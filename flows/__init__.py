@@ -1,0 +1,1 @@
+"""Prefect flows over the four stages, and the regmig command line."""

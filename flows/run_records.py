@@ -1,0 +1,122 @@
+"""meta.runs: one row per stage run, so every derived row can be traced to what made it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+#: Packages whose versions are recorded with every run.
+RECORDED_PACKAGES = ("regmig", "splink", "duckdb", "polars", "pyarrow", "pandera", "prefect")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_hash(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
+    """A content hash of whole tables, order-independent (keys skip-when-unchanged)."""
+    parts = []
+    for table in tables:
+        row = con.sql(
+            f"SELECT count(*), coalesce(bit_xor(hash(t.*)), 0) FROM {table} AS t"
+        ).fetchall()[0]
+        parts.append(f"{table}:{row[0]}:{row[1]}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class RunRecord:
+    """What a stage reports about itself; written to meta.runs when the stage ends."""
+
+    run_id: str
+    stage: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    flow_run_id: str | None = None
+    status: str = "running"
+
+
+@contextmanager
+def recorded_run(
+    con: duckdb.DuckDBPyConnection, record: RunRecord
+) -> Iterator[RunRecord]:
+    """Write the run's row at start, and complete it (or mark it failed) at the end."""
+    started = datetime.now(UTC).replace(tzinfo=None)
+    con.execute(
+        "INSERT OR REPLACE INTO meta.runs (run_id, stage, flow_run_id, parameters, "
+        "package_versions, status, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+        [
+            record.run_id,
+            record.stage,
+            record.flow_run_id,
+            json.dumps(record.parameters, default=str),
+            json.dumps(package_versions()),
+            started,
+        ],
+    )
+    try:
+        yield record
+    except BaseException:
+        record.status = "failed"
+        raise
+    else:
+        if record.status == "running":
+            record.status = "completed"
+    finally:
+        con.execute(
+            "UPDATE meta.runs SET input_hashes = ?, row_counts = ?, timings = ?, status = ?, "
+            "finished_at = ? WHERE run_id = ? AND stage = ?",
+            [
+                json.dumps(record.input_hashes),
+                json.dumps(record.row_counts),
+                json.dumps(record.timings),
+                record.status,
+                datetime.now(UTC).replace(tzinfo=None),
+                record.run_id,
+                record.stage,
+            ],
+        )
+
+
+def record_quality(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    stage: str,
+    indicators: Iterable[tuple[str, float, str, str | None]],
+) -> None:
+    """Append (indicator, value, unit, detail) rows to meta.quality."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [(run_id, stage, name, float(value), unit, detail, now)
+            for name, value, unit, detail in indicators]
+    if rows:
+        con.executemany("INSERT INTO meta.quality VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -1,0 +1,1 @@
+"""Stage 1, ingest: validate deliveries, quarantine bad rows, pseudonymise, load raw.*."""

@@ -1,0 +1,1 @@
+"""Stage 2, link: cases to persons (profiles, Splink model, clusters) -> core.*."""

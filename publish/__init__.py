@@ -1,0 +1,1 @@
+"""Stage 4, publish: tabulation, disclosure control, audit and release exports."""

@@ -1,0 +1,1 @@
+"""Data contracts: delivery schemas, warehouse tables, classifications."""

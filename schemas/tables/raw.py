@@ -1,0 +1,121 @@
+"""raw: validated delivery rows, direct identifiers replaced (unit: cases).
+
+Names, exact dates of birth and document numbers never reach these tables: they go to
+identifiers.duckdb (see schemas/tables/identifiers.py). Documents and personal ids are
+replaced by keyed HMAC-SHA256 pseudonyms; dates of birth are cut to year and month.
+"""
+
+from regmig.schemas.table_spec import C, Column, Table
+
+
+def _common() -> tuple[Column, ...]:
+    return (
+        C("load_id", "BIGINT", "Load (meta.loads) the row came from", "NOT NULL"),
+        C("row_number", "BIGINT", "Data row number in the delivery file (1 = first data row)"),
+        C("record_id", "VARCHAR", "Record identifier, unique within the source", "NOT NULL"),
+    )
+
+
+def _person_attributes() -> tuple[Column, ...]:
+    return (
+        C("sex", "VARCHAR", "M | F, empty if not recorded"),
+        C("birth_year", "INTEGER", "Year of birth (exact date kept in identifiers.duckdb only)"),
+        C("birth_month", "INTEGER", "Month of birth, 1-12"),
+        C("date_of_birth_flag", "VARCHAR",
+          "ok | missing | partial | impossible: quality of the delivered date of birth"),
+        C("citizenship", "VARCHAR", "Citizenship, ISO 3166-1 alpha-3"),
+        C("country_of_birth", "VARCHAR", "Country of birth, ISO 3166-1 alpha-3"),
+    )
+
+
+BORDER_CROSSINGS = Table(
+    "raw",
+    "border_crossings",
+    "Validated border crossings (unit: cases, one row per recorded crossing).",
+    _common()
+    + (
+        C("crossed_at", "TIMESTAMP", "Date and time of the crossing (midnight if only a date)"),
+        C("crossing_date", "DATE", "Calendar date of the crossing", "NOT NULL"),
+        C("direction", "VARCHAR", "arrival | departure", "NOT NULL"),
+        C("border_point", "VARCHAR", "Border crossing point"),
+        C("transport_mode", "VARCHAR", "air | land | rail | sea | other"),
+        C("document_type", "VARCHAR", "Type of travel document"),
+        C("document_key", "VARCHAR",
+          "HMAC-SHA256 pseudonym of the travel document (number and issuing country)"),
+        C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
+    )
+    + _person_attributes()
+    + (
+        C("country_of_residence", "VARCHAR", "Declared country of residence, ISO alpha-3"),
+        C("origin_destination", "VARCHAR", "Country travelled from (arrival) or to (departure)"),
+        C("travel_purpose", "VARCHAR", "Declared purpose of travel"),
+    ),
+)
+
+POPULATION_REGISTER = Table(
+    "raw",
+    "population_register",
+    "Validated population-register entries (unit: cases, one row per register record).",
+    _common()
+    + (
+        C("person_key", "VARCHAR", "HMAC-SHA256 pseudonym of the register personal id (PIN)",
+          "NOT NULL"),
+    )
+    + _person_attributes()
+    + (
+        C("second_citizenship", "VARCHAR", "Second citizenship, ISO alpha-3"),
+        C("registered_from", "DATE", "Date the entry starts", "NOT NULL"),
+        C("deregistered_on", "DATE", "Date the entry ends, empty if still registered"),
+        C("deregistration_reason", "VARCHAR", "emigration | death | administrative | other"),
+        C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
+        C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
+        C("region", "VARCHAR", "Region of residence"),
+    ),
+)
+
+PERMITS = Table(
+    "raw",
+    "permits",
+    "Validated permit records and asylum applications (unit: cases, one row per "
+    "application or permit record).",
+    _common()
+    + (
+        C("permit_id", "VARCHAR", "Permit or application identifier", "NOT NULL"),
+        C("permit_type", "VARCHAR", "work | study | family | humanitarian | asylum | other",
+          "NOT NULL"),
+        C("application_kind", "VARCHAR", "first | extension | renewal | appeal"),
+        C("application_date", "DATE", "Date of application"),
+        C("decision", "VARCHAR", "granted | refused | pending"),
+        C("decision_date", "DATE", "Date of decision"),
+        C("valid_from", "DATE", "First day of validity"),
+        C("valid_to", "DATE", "Last day of validity"),
+        C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
+        C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
+    )
+    + _person_attributes(),
+)
+
+REJECTED = Table(
+    "raw",
+    "rejected",
+    "Quarantine: one row per failed check of a delivery row (unit: failures; count "
+    "distinct (load_id, row_number) for cases). Identifying values of the row are kept "
+    "in identifiers.duckdb, never here.",
+    (
+        C("source", "VARCHAR", "Delivery source"),
+        C("load_id", "BIGINT", "Load (meta.loads) the row came from"),
+        C("row_number", "BIGINT", "Data row number in the delivery file (1 = first data row)"),
+        C("column_name", "VARCHAR", "Column that failed the check (empty for whole-row checks)"),
+        C("check_name", "VARCHAR", "Check that failed, e.g. isin, not_nullable, unique, date"),
+        C("reason", "VARCHAR", "One-line explanation naming file, row and column"),
+        C("row_values", "JSON", "The row's non-identifying values as delivered"),
+    ),
+)
+
+SOURCE_TABLES = {
+    "border_crossings": BORDER_CROSSINGS,
+    "population_register": POPULATION_REGISTER,
+    "permits": PERMITS,
+}
+
+TABLES = (BORDER_CROSSINGS, POPULATION_REGISTER, PERMITS, REJECTED)

@@ -1,0 +1,1 @@
+"""Synthetic population with known truth: the yardstick for every stage."""
