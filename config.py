@@ -130,6 +130,9 @@ class SynthConfig:
 
 @dataclass(frozen=True)
 class Config:
+    #: The reporting country, ISO 3166-1 alpha-3: its citizens are "citizens", the
+    #: rest "foreign citizens"; the synthetic population lives there.
+    country: str = "ARM"
     ingest: IngestConfig = field(default_factory=IngestConfig)
     linkage: LinkageConfig = field(default_factory=LinkageConfig)
     estimate: EstimateConfig = field(default_factory=EstimateConfig)
