@@ -58,6 +58,10 @@ class IngestConfig:
     pseudonym_key_file: Path | None = None
     #: Earliest plausible date in any delivery; earlier dates are set empty and flagged.
     earliest_plausible_date: str = "1900-01-01"
+    #: Bytes of CSV parsed per batch (bounds memory: about 0.5 million crossings).
+    csv_block_bytes: int = 64 * 1024 * 1024
+    #: Rows per batch read from a Parquet delivery.
+    parquet_batch_rows: int = 500_000
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,22 @@ class LinkageConfig:
     #: Width of the band around the threshold sampled for clerical review.
     review_band: tuple[float, float] = (0.5, 0.99)
     review_sample_size: int = 200
+    #: Recall assumed for the deterministic rules that estimate the prior match
+    #: probability (exact name, date of birth; same document).
+    deterministic_rule_recall: float = 0.8
+    #: Smallest m probability of any comparison level after training: no single
+    #: disagreement (a mistyped sex, a wrong country) may veto a match on its own.
+    m_probability_floor: float = 0.002
+    #: Share of profiles sampled on each side when counting blocked comparisons.
+    blocking_count_sample: float = 0.2
+    #: Scored pairs per prediction chunk: more pairs, more chunks (bounds memory).
+    predict_pairs_per_chunk: int = 15_000_000
+    #: Memory the in-memory Splink database may use before spilling to disk.
+    duckdb_memory_limit: str = "12GB"
+    #: Threads of the Splink database (0 = all cores).
+    duckdb_threads: int = 0
+    #: Pairs shown in the waterfall chart of the linkage report.
+    report_waterfall_pairs: int = 10
 
 
 @dataclass(frozen=True)
@@ -92,17 +112,46 @@ class EstimateConfig:
     backtest_cuts: int = 4
     #: Reference dates of stocks: 1 January of each year (month, day).
     stock_reference_month_day: tuple[int, int] = (1, 1)
+    #: Provisional model: lags (days after the crossing) at which training crossings are
+    #: seen, every this many days from 0 to W.
+    provisional_lag_step_days: int = 30
+    #: Fewest closed crossings needed to train the provisional model.
+    provisional_min_training: int = 100
+    #: Ridge penalty of the provisional logistic model.
+    provisional_ridge: float = 1.0
+    #: Time blocks used to estimate the provisional model's error on totals.
+    provisional_cv_folds: int = 3
+    #: Training rows (crossing x lag) kept, a seeded random sample when there are more.
+    provisional_max_training_rows: int = 20_000
+    provisional_seed: int = 7
+    #: Backtests: earliest cut = start of data + W + this many days (training needs
+    #: crossings whose window has closed); latest cut = end of data - W.
+    backtest_min_training_days: int = 60
+    #: Length of the period whose total each backtest compares (days, ending on the cut).
+    backtest_period_days: int = 365
 
 
 @dataclass(frozen=True)
 class DisclosureConfig:
-    #: Cells with 1..threshold-1 units are primary-suppressed.
+    #: Cells with 1..threshold-1 units are primary-suppressed; the audit requires every
+    #: primary cell's deducible interval to be at least this wide.
     threshold: int = 5
     zeros_disclosive: bool = False
     method: DisclosureMethod = "suppression"
+    #: Base of the (unbiased random) rounding used when method = "rounding".
     rounding_base: int = 5
+    #: Seed of the random rounding, so a re-run releases the same numbers.
+    rounding_seed: int = 20070711
     #: Seconds the suppression solver may use per table family.
     solver_time_limit: float = 60.0
+    #: Rounds of (solve, attack, add cuts) before the suppression gives up.
+    max_suppression_rounds: int = 60
+    #: Age breakdown of the Eurostat tables: "five_year" (Y_LT5 ... Y_GE85) or
+    #: "single_year" (Y_LT1, Y1 ... Y_GE100).
+    age_classification: str = "five_year"
+    #: A provisional migration (window not closed) is counted when its modelled
+    #: probability of being long-term is at least this; its table is then provisional.
+    provisional_cutoff: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -126,6 +175,13 @@ class SynthConfig:
     noise_document_missing: float = 0.01
     #: Share of true crossings never recorded (e.g. an exit missing).
     crossing_not_recorded: float = 0.005
+    #: Multiplies every noise rate above (0 turns all noise off).
+    noise_scale: float = 1.0
+    #: The residence rule the truth's migration events follow (same default as estimate).
+    rule: ResidenceRule = field(default_factory=ResidenceRule)
+    #: Days the true histories run beyond the data end, on top of the rule's window, so
+    #: every crossing in the delivery span is decided in truth.
+    extra_days_after_window: int = 30
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,48 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig estimate --out DIR [--config FILE] [--reference-year Y]`: the residence rule,
+migration flows and stocks, provisional estimates, sensitivity and revisions."""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from regmig.errors import RegmigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    parser.add_argument("--out", required=True, type=Path,
+                        help="run folder holding warehouse.duckdb (after ingest and link)")
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--reference-year", type=int, default=None,
+                        help="year reported in the summary and the sensitivity table "
+                             "(default: the last complete year of the data)")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    from regmig.config import load_config
+    from regmig.estimators.stage import estimate
+    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
+    from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+    paths = RunPaths(args.out)
+    if not paths.warehouse.is_file():
+        raise RegmigError(
+            f"{args.out}: no warehouse.duckdb here; run `regmig ingest` and `regmig link` "
+            "first"
+        )
+    config = load_config(args.config)
+    run_id = new_run_id()
+    con = open_warehouse(paths)
+    try:
+        record = RunRecord(run_id=run_id, stage="estimate", parameters={
+            "config": config.as_dict(), "reference_year": args.reference_year,
+        })
+        with recorded_run(con, record):
+            summary = estimate(paths, config, run_id, args.reference_year)
+            record.row_counts = summary.row_counts
+            record.timings = summary.timings
+            record.input_hashes = summary.input_hashes
+    finally:
+        con.close()
+    print("\n".join(summary.lines()))
+    return 0

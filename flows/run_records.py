@@ -41,12 +41,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def table_hash(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> str:
-    """A content hash of whole tables, order-independent (keys skip-when-unchanged)."""
+def table_hash(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], ignore: Iterable[str] = ()
+) -> str:
+    """A content hash of whole tables, order-independent (keys skip-when-unchanged).
+
+    Columns named in `ignore` (e.g. `run_id`, which changes with every run while the
+    content stays the same) are left out of the hash where a table has them.
+    """
+    ignored = set(ignore)
     parts = []
     for table in tables:
+        schema, name = table.split(".")
+        present = ignored & {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                "AND table_name = ?",
+                [schema, name],
+            ).fetchall()
+        }
+        exclude = f" EXCLUDE ({', '.join(sorted(present))})" if present else ""
         row = con.sql(
-            f"SELECT count(*), coalesce(bit_xor(hash(t.*)), 0) FROM {table} AS t"
+            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) "
+            f"FROM (SELECT *{exclude} FROM {table}) AS t"
         ).fetchall()[0]
         parts.append(f"{table}:{row[0]}:{row[1]}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
@@ -93,10 +111,13 @@ def recorded_run(
         if record.status == "running":
             record.status = "completed"
     finally:
+        # Parameters are written again: a caller may add what it decided during the
+        # run (e.g. which earlier run's results it reused).
         con.execute(
-            "UPDATE meta.runs SET input_hashes = ?, row_counts = ?, timings = ?, status = ?, "
-            "finished_at = ? WHERE run_id = ? AND stage = ?",
+            "UPDATE meta.runs SET parameters = ?, input_hashes = ?, row_counts = ?, "
+            "timings = ?, status = ?, finished_at = ? WHERE run_id = ? AND stage = ?",
             [
+                json.dumps(record.parameters, default=str),
                 json.dumps(record.input_hashes),
                 json.dumps(record.row_counts),
                 json.dumps(record.timings),
@@ -120,3 +141,17 @@ def record_quality(
             for name, value, unit, detail in indicators]
     if rows:
         con.executemany("INSERT INTO meta.quality VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def close_interrupted_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark runs left 'running' by a killed process as failed; returns how many.
+
+    Call only while holding the warehouse for writing: DuckDB lets one process write a
+    file at a time, so no run marked 'running' can still be alive then.
+    """
+    interrupted = con.sql("SELECT count(*) FROM meta.runs WHERE status = 'running'").fetchall()
+    con.execute(
+        "UPDATE meta.runs SET status = 'failed', finished_at = ? WHERE status = 'running'",
+        [datetime.now(UTC).replace(tzinfo=None)],
+    )
+    return int(interrupted[0][0])

@@ -1,4 +1,6 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig synth`: write a synthetic delivery with its ground truth."""
+
+from __future__ import annotations
 
 import argparse
 
@@ -6,8 +8,36 @@ from regmig.errors import RegmigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    parser.add_argument("--persons", type=int, required=True, help="persons to simulate")
+    parser.add_argument("--out", type=str, required=True,
+                        help="folder to write the deliveries and truth/ into")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
+    parser.add_argument("--start", type=int, default=None, help="first year of the data")
+    parser.add_argument("--end", type=int, default=None, help="last year of the data")
+    parser.add_argument("--noise-scale", type=float, default=None,
+                        help="multiply every identifier-noise rate (0 = no noise)")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                        help="file format of the deliveries (truth is always Parquet)")
+    parser.add_argument("--config", type=str, default=None,
+                        help="TOML config file; its [synth] table sets the defaults")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    import dataclasses
+    from pathlib import Path
+
+    from regmig.config import load_config
+    from regmig.synth.generate import generate
+
+    config = load_config(args.config)
+    overrides = {"persons": args.persons, "seed": args.seed, "start_year": args.start,
+                 "end_year": args.end, "noise_scale": args.noise_scale}
+    synth = dataclasses.replace(config.synth,
+                                **{k: v for k, v in overrides.items() if v is not None})
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise RegmigError(f"{out}: exists and is not a folder")
+    summary = generate(synth, out, args.format, config.country)
+    for line in summary.lines():
+        print(line)
+    return 0

@@ -1,13 +1,50 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig demo`: the whole pipeline on the bundled sample, with a closing summary."""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from regmig.errors import RegmigError
+from regmig.flows.commands.run import add_pipeline_options, pipeline_arguments
+
+DEMO_OUT = Path("regmig-out")
+KEY_FILE_NAME = "pseudonym.key"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    parser.add_argument("--out", type=Path, default=DEMO_OUT, metavar="DIR",
+                        help=f"run folder (default ./{DEMO_OUT}/)")
+    add_pipeline_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    from regmig.flows import prefect_setup
+    from regmig.flows.sample_data import sample_dir
+
+    sample = sample_dir()
+    prefect_setup.prepare(quiet=not args.verbose)
+    from regmig.flows.demo_summary import summary_lines
+    from regmig.flows.pipeline import pipeline_flow
+    from regmig.ingest.pseudonyms import create_key_file
+    from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+    paths = RunPaths(args.out).ensure()
+    key_file = paths.out / KEY_FILE_NAME
+    if not key_file.exists():
+        # The demo's own key, kept with its run folder: pseudonyms stay the same when
+        # the demo runs again. A production key lives elsewhere (README: pseudonyms).
+        create_key_file(key_file)
+    print(f"regmig demo: the sample delivery {sample}")
+    result = pipeline_flow(input_dir=sample, out_dir=paths.out, pseudonym_key_file=key_file,
+                           **pipeline_arguments(args))
+    con = open_warehouse(paths)
+    try:
+        lines = summary_lines(con, paths, sample / "truth")
+    finally:
+        con.close()
+    print()
+    print(f"Finished in {result.seconds:.0f} s (run {result.run_id}, published year "
+          f"{result.year})")
+    for line in lines:
+        print(line)
+    return 0

@@ -1,13 +1,59 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig run`: the pipeline flow on a delivery folder."""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from regmig.errors import RegmigError
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `demo`: settings that override the config file."""
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="TOML configuration file (see README: Configuration)")
+    parser.add_argument("--reference-year", type=int, metavar="Y",
+                        help="year to estimate and publish (default: the last full year)")
+    parser.add_argument("--threshold-days", type=int, metavar="V",
+                        help="residence rule: days in (or out) that make a migration")
+    parser.add_argument("--window-days", type=int, metavar="W",
+                        help="residence rule: days after a crossing that are counted")
+    parser.add_argument("--disclosure-threshold", type=int, metavar="N",
+                        help="cells with fewer than N persons are suppressed")
+    parser.add_argument("--force", action="store_true",
+                        help="re-run linkage and estimation even if their inputs are unchanged")
+    parser.add_argument("--verbose", action="store_true", help="show Prefect's own log lines")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    parser.add_argument("--input", type=Path, required=True, metavar="DIR",
+                        help="delivery folder: border_crossings.*, population_register.*, "
+                             "permits.* (CSV or Parquet)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="run folder: warehouse, identifiers, release/, report.html")
+    add_pipeline_options(parser)
+
+
+def pipeline_arguments(args: argparse.Namespace) -> dict:
+    return {
+        "reference_year": args.reference_year,
+        "threshold_days": args.threshold_days,
+        "window_days": args.window_days,
+        "disclosure_threshold": args.disclosure_threshold,
+        "config_file": args.config,
+        "force": args.force,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    from regmig.errors import RegmigError
+    from regmig.flows import prefect_setup
+
+    if not args.input.is_dir():
+        raise RegmigError(f"{args.input}: delivery folder not found")
+    prefect_setup.prepare(quiet=not args.verbose)
+    from regmig.flows.pipeline import build_config, pipeline_flow
+
+    # Settings are checked before Prefect starts, so a typo fails in a second.
+    build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold)
+    result = pipeline_flow(input_dir=args.input, out_dir=args.out, **pipeline_arguments(args))
+    print(f"release: {result.paths.release}")
+    return 0

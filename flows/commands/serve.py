@@ -1,13 +1,31 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig serve`: the monthly scheduled pipeline, run by a long-lived process."""
+
+from __future__ import annotations
 
 import argparse
-
-from regmig.errors import RegmigError
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    from regmig.flows.deployment import MONTHLY_CRON, SCHEDULE_TIMEZONE
+
+    parser.add_argument("--input", type=Path, required=True, metavar="DIR",
+                        help="delivery folder the monthly deliveries are dropped into")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="run folder")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration file")
+    parser.add_argument("--cron", default=MONTHLY_CRON,
+                        help=f"when to run (cron, default {MONTHLY_CRON!r}: monthly)")
+    parser.add_argument("--timezone", default=SCHEDULE_TIMEZONE,
+                        help=f"time zone of the schedule (default {SCHEDULE_TIMEZONE})")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    from regmig.flows import prefect_setup
+
+    prefect_setup.prepare()
+    from regmig.flows.deployment import serve_monthly
+    from regmig.flows.pipeline import build_config
+
+    build_config(args.config)
+    serve_monthly(args.input, args.out, args.config, args.cron, args.timezone)
+    return 0

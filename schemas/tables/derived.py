@@ -24,6 +24,16 @@ CROSSING_STATUS = Table(
           "Earliest day on which the observed days settle the long-term flag"),
         C("date_finalised_res_after", "DATE",
           "Earliest day on which the status after the crossing is settled"),
+        C("date_finalised_res_before", "DATE",
+          "Day on which the status before the crossing is settled (the previous "
+          "crossing's date_finalised_res_after, or the crossing date)"),
+        C("qualifies", "BOOLEAN",
+          "True when the days after the crossing reach V on its own side within W days "
+          "(a long-term migration if the status before was the opposite); provisional "
+          "while unresolved"),
+        C("decision_date", "DATE",
+          "Day on which the crossing's own days settle whether it qualifies (assuming the "
+          "person stays where they are after the data end)"),
         C("probability_ltm", "DOUBLE",
           "Probability of being a long-term migration: 0/1 when resolved, modelled when "
           "provisional"),

@@ -5,8 +5,9 @@ from regmig.schemas.table_spec import C, Table
 LOADS = Table(
     "meta",
     "loads",
-    "One row per delivery file offered to ingest (unit: files). "
-    "rows_read = rows_loaded + rows_rejected for every load that was not skipped.",
+    "One row per delivery file loaded or refused by ingest (unit: files); a file offered "
+    "again with the same bytes is reported and skipped, not recorded twice. "
+    "rows_read = rows_loaded + rows_rejected on every row.",
     (
         C("load_id", "BIGINT", "Identifier of the load", "NOT NULL"),
         C("source", "VARCHAR", "Delivery source: border_crossings, population_register or permits"),
@@ -15,12 +16,15 @@ LOADS = Table(
         C("file_sha256", "VARCHAR", "SHA-256 of the file's bytes (hex)"),
         C("period", "VARCHAR", "Delivery period the file covers; a later file for the same "
           "source and period supersedes an earlier one"),
-        C("status", "VARCHAR", "loaded | skipped_duplicate | refused | superseded"),
+        C("status", "VARCHAR", "loaded (in force) | superseded (replaced by a later delivery "
+          "of the same source and period; its rows left raw.<source>) | refused (file "
+          "unreadable as a whole, nothing loaded)"),
         C("rows_read", "BIGINT", "Data rows read from the file (cases)"),
         C("rows_loaded", "BIGINT", "Rows loaded into raw.<source> (cases)"),
         C("rows_rejected", "BIGINT", "Rows put in quarantine, raw.rejected (cases)"),
         C("superseded_by", "BIGINT", "load_id of the delivery that replaced this one, if any"),
-        C("message", "VARCHAR", "Why a file was refused or skipped"),
+        C("message", "VARCHAR", "Why a file was refused; notes on a loaded file (absent "
+          "optional or ignored extra columns)"),
         C("run_id", "VARCHAR", "Run that made the load"),
         C("loaded_at", "TIMESTAMP", "When the load finished (UTC)"),
     ),

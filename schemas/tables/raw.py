@@ -28,6 +28,14 @@ def _person_attributes() -> tuple[Column, ...]:
     )
 
 
+def _cleaning() -> tuple[Column, ...]:
+    return (
+        C("date_flags", "VARCHAR[]",
+          "Optional dates set empty at ingest, as column:flag (flag partial or impossible); "
+          "empty when every delivered date was usable"),
+    )
+
+
 BORDER_CROSSINGS = Table(
     "raw",
     "border_crossings",
@@ -49,7 +57,8 @@ BORDER_CROSSINGS = Table(
         C("country_of_residence", "VARCHAR", "Declared country of residence, ISO alpha-3"),
         C("origin_destination", "VARCHAR", "Country travelled from (arrival) or to (departure)"),
         C("travel_purpose", "VARCHAR", "Declared purpose of travel"),
-    ),
+    )
+    + _cleaning(),
 )
 
 POPULATION_REGISTER = Table(
@@ -70,7 +79,8 @@ POPULATION_REGISTER = Table(
         C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
         C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
         C("region", "VARCHAR", "Region of residence"),
-    ),
+    )
+    + _cleaning(),
 )
 
 PERMITS = Table(
@@ -92,7 +102,8 @@ PERMITS = Table(
         C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
         C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
     )
-    + _person_attributes(),
+    + _person_attributes()
+    + _cleaning(),
 )
 
 REJECTED = Table(

@@ -1,0 +1,104 @@
+"""Per-person crossing histories: crossings in time order, broken sequences repaired.
+
+Arrivals and departures must alternate. Two consecutive crossings in the same direction
+mean one crossing in between was never recorded. The repair policy decides what to do:
+  midpoint  add the missing crossing (opposite direction) halfway between the two;
+  drop      drop the second crossing of the pair, as if it were a duplicate record;
+  refuse    stop with an error naming the person and the crossing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from regmig.config import RepairPolicy
+from regmig.errors import RegmigError
+
+_OPPOSITE = {"arrival": "departure", "departure": "arrival"}
+
+
+@dataclass(frozen=True)
+class RepairCounts:
+    """What the repair did (cases), reported in meta.quality."""
+
+    broken_pairs: int
+    imputed: int
+    dropped: int
+    persons_repaired: int
+
+
+def order_crossings(crossings: pl.DataFrame) -> pl.DataFrame:
+    """Sort each person's crossings: by date, then time, then delivery order.
+
+    Expects person_id, crossing_date, direction and optionally crossed_at and
+    delivery_order (file order); adds `order_key`, the position in the whole frame.
+    """
+    keys = ["person_id", "crossing_date"]
+    for optional in ("crossed_at", "delivery_order"):
+        if optional in crossings.columns:
+            keys.append(optional)
+    return crossings.sort(keys, nulls_last=True).with_row_index("order_key")
+
+
+def repair(
+    crossings: pl.DataFrame, policy: RepairPolicy, source: str = "crossings"
+) -> tuple[pl.DataFrame, RepairCounts]:
+    """Make arrivals and departures alternate; returns the history with `seq` (1, 2, ...
+    per person) and `imputed`, and the counts of what was done.
+
+    `source` names the input in the error raised under the "refuse" policy.
+    """
+    ordered = order_crossings(crossings)
+    same_as_previous = (
+        pl.col("direction") == pl.col("direction").shift(1).over("person_id")
+    ).fill_null(False)
+    ordered = ordered.with_columns(breaks=same_as_previous)
+    broken = ordered.filter("breaks")
+    persons = broken["person_id"].n_unique()
+    if policy == "refuse" and broken.height:
+        first = broken.row(0, named=True)
+        record = first.get("record_id")
+        where = f"record {record}" if record is not None else f"crossing on {first['crossing_date']}"
+        raise RegmigError(
+            f"{source}: person {first['person_id']}, {where}: two consecutive "
+            f"{first['direction']}s ({broken.height} such pairs; repair_policy = refuse)"
+        )
+    if policy == "drop":
+        # Dropping the second of a pair can create a new pair with the next crossing
+        # (a, a, a): keep only the first crossing of each run of one direction.
+        run_start = ~pl.col("breaks")
+        repaired = ordered.filter(run_start).with_columns(imputed=pl.lit(False))
+        counts = RepairCounts(broken.height, 0, broken.height, persons)
+    else:
+        previous_date = pl.col("crossing_date").shift(1).over("person_id")
+        midpoints = (
+            ordered.with_columns(previous_date=previous_date)
+            .filter("breaks")
+            .select(
+                "person_id",
+                crossing_date=pl.col("previous_date")
+                + (pl.col("crossing_date") - pl.col("previous_date")) / 2,
+                direction=pl.col("direction").replace_strict(_OPPOSITE),
+                # Just before the crossing that revealed the gap.
+                order_key=pl.col("order_key").cast(pl.Float64) - 0.5,
+                imputed=pl.lit(True),
+            )
+            .with_columns(pl.col("crossing_date").dt.truncate("1d").cast(pl.Date))
+        )
+        repaired = pl.concat(
+            [
+                ordered.with_columns(
+                    order_key=pl.col("order_key").cast(pl.Float64), imputed=pl.lit(False)
+                ),
+                midpoints,
+            ],
+            how="diagonal_relaxed",
+        )
+        counts = RepairCounts(broken.height, broken.height, 0, persons)
+    history = (
+        repaired.sort("person_id", "order_key")
+        .with_columns(seq=pl.int_range(1, pl.len() + 1).over("person_id").cast(pl.Int32))
+        .drop("breaks", "order_key")
+    )
+    return history, counts

@@ -1,0 +1,275 @@
+"""The V/W residence rule (12/16 months by default), vectorised over all persons at once.
+
+Definitions follow Stats NZ, "Defining migrants using travel histories and the 12/16-month
+rule", and its worked examples (reproduced in tests/test_residence_rule_published.py):
+
+* Days are whole days between crossing dates: the stay from an arrival on day a to a
+  departure on day d counts d - a days in; a same-day in-and-out counts 0.
+* A non-resident's arrival on day c qualifies when at least V of the W days c .. c+W-1
+  are spent in the country; a resident's departure when at least V of them are spent out.
+  Both are decided as soon as the days observed settle them: the qualifying date is the
+  day on which the V-th day has been completed (c + V for someone who never leaves); the
+  failing date the day on which the days on the other side have reached W - V and keep
+  growing (so at least V can no longer be reached).
+* Whether a crossing WOULD qualify depends only on the days after it, never on the status
+  before it. So every crossing's outcome is computed at once from cumulative days in and
+  out (a sorted search per crossing), and the status after a crossing is carried forward
+  from the last qualifying crossing: a qualifying arrival leaves the person resident, a
+  qualifying departure non-resident, whatever they were before.
+* Finalisation dates follow the published convention: the status before a crossing is
+  known when the status after the previous one is; a crossing that could change the
+  status is settled on its own decision date (not before its status before is known); a
+  return crossing made within 2(W - V) days of an undecided migrating crossing cannot be
+  a long-term migration, so its flag is settled on its own date.
+
+No Python loop runs over persons or crossings; `reference_rule.py` is the plain loop the
+tests and the benchmark compare this with.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from regmig.config import ResidenceRule
+
+#: Columns `classify` returns, in order (DESIGN.md §6 plus the internals the stage keeps).
+RESULT_COLUMNS = (
+    "person_id",
+    "crossing_date",
+    "direction",
+    "seq",
+    "res_status_before",
+    "res_status_after",
+    "is_long_term_migration",
+    "resolved",
+    "date_finalised_ltm",
+    "date_finalised_res_after",
+)
+
+#: Stride between persons in the global search key (days); far beyond any history.
+_PERSON_STRIDE = 1 << 24
+#: Cumulative level standing for "stays on this side for ever" after the last crossing.
+_FOREVER = _PERSON_STRIDE - 1
+
+
+def classify(
+    crossings: pl.DataFrame,
+    initial: pl.DataFrame,
+    rule: ResidenceRule,
+    data_end: date,
+) -> pl.DataFrame:
+    """Apply the rule to every person's crossings.
+
+    `crossings`: person_id, crossing_date (Date), direction (arrival|departure), seq
+    (1, 2, ... per person, in time order, arrivals and departures alternating: repair
+    sequences first with `crossing_histories.repair`). Other columns are carried through.
+    `initial`: person_id, res_status_initial (0/1).
+    `data_end`: the last day observed (its days count). A crossing is resolved when the
+    days observed settle its long-term flag; the dates finalised of what is not settled
+    are left empty.
+
+    Returns the crossings with RESULT_COLUMNS plus `qualifies` (whether the crossing would
+    change a status opposite to its direction), `decision_date` and `migrating`.
+    """
+    v = rule.threshold_days
+    slack = rule.window_days - rule.threshold_days
+    end = (data_end - date(1970, 1, 1)).days
+    df = (
+        crossings.sort("person_id", "seq")
+        .join(initial.select("person_id", "res_status_initial"), on="person_id", how="left")
+        .with_columns(
+            t=pl.col("crossing_date").cast(pl.Int32).cast(pl.Int64),
+            arrival=pl.col("direction") == "arrival",
+            prank=pl.col("person_id").rank("dense").cast(pl.Int64),
+        )
+    )
+    df = cumulative_days(df)
+    df = _decisions(df, v, slack)
+    df = _statuses(df)
+    # Published finalisation dates; and the same chain with the day each decision is
+    # KNOWN (a qualification is complete at the end of its V-th day, the day before its
+    # published date), which says what data ending on `data_end` has settled.
+    df = _finalisation(df, slack, pl.col("decision"), "final")
+    df = _finalisation(df, slack, pl.col("decision") - pl.col("qualifies").cast(pl.Int64),
+                       "known")
+    settled = pl.col("ltm_known") <= end
+    return df.with_columns(
+        resolved=settled,
+        is_long_term_migration=pl.when(settled).then(pl.col("ltm")),
+        date_finalised_ltm=_as_date(pl.when(settled).then("ltm_final")),
+        date_finalised_res_after=_as_date(
+            pl.when(pl.col("ra_known") <= end).then("ra_final")
+        ),
+        date_finalised_res_before=_as_date(
+            pl.when(pl.col("rb_known") <= end).then("rb_final")
+        ),
+        decision_date=_as_date(pl.col("decision")),
+    ).drop(
+        "t", "arrival", "prank", "gap", "in_start", "out_start", "in_end", "out_end", "ltm",
+        "decision", "res_status_initial",
+        *[f"{name}_{kind}" for name in ("ltm", "ra", "rb") for kind in ("final", "known")],
+    )
+
+
+def _as_date(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Int32).cast(pl.Date)
+
+
+def cumulative_days(df: pl.DataFrame) -> pl.DataFrame:
+    """Days in and out accumulated before each crossing, and at the end of its segment.
+
+    Needs person_id, seq, t (days since 1970) and arrival, sorted by person and seq.
+
+    The segment after a person's last crossing lasts for ever (the person is taken to stay
+    on the same side), which makes every crossing decidable; whether the decision falls
+    within the data is judged against data_end afterwards.
+    """
+    last = pl.col("seq") == pl.col("seq").max().over("person_id")
+    df = df.with_columns(
+        gap=(pl.col("t").shift(-1).over("person_id") - pl.col("t")).fill_null(0)
+    )
+    df = df.with_columns(
+        in_start=(pl.col("gap") * pl.col("arrival")).cum_sum().over("person_id")
+        - pl.col("gap") * pl.col("arrival"),
+        out_start=(pl.col("gap") * ~pl.col("arrival")).cum_sum().over("person_id")
+        - pl.col("gap") * ~pl.col("arrival"),
+    )
+    return df.with_columns(
+        in_end=pl.when(last & pl.col("arrival"))
+        .then(_FOREVER)
+        .otherwise(pl.col("in_start") + pl.col("gap") * pl.col("arrival")),
+        out_end=pl.when(last & ~pl.col("arrival"))
+        .then(_FOREVER)
+        .otherwise(pl.col("out_start") + pl.col("gap") * ~pl.col("arrival")),
+    )
+
+
+def _search_key(df: pl.DataFrame, value: pl.Expr) -> pl.Series:
+    """A key that increases along the rows: persons in order, then `value` within each."""
+    return df.select(pl.col("prank") * _PERSON_STRIDE + value).to_series()
+
+
+def _first_reaching(df: pl.DataFrame, end_col: str, level: pl.Expr, side: str) -> pl.Series:
+    """Row index, per crossing, of the first segment of the same person whose cumulative
+    `end_col` reaches `level` (side="left": >= level; side="right": > level); null when
+    the person never gets there.
+
+    Rows are sorted by person then order and the cumulative is nondecreasing within a
+    person, so one sorted search over a key offset by person finds it for all rows.
+    """
+    found = _search_key(df, pl.col(end_col)).search_sorted(_search_key(df, level), side=side)
+    n = df.height
+    inside = found.clip(0, n - 1)
+    same_person = (found < n) & (df["prank"].gather(inside) == df["prank"])
+    return inside.zip_with(same_person, pl.Series([None], dtype=inside.dtype))
+
+
+def _decisions(df: pl.DataFrame, v: int, slack: int) -> pl.DataFrame:
+    """Would each crossing qualify, and on which date is that settled?
+
+    Qualifying: the date the days on the crossing's own side reach V. Failing: the date
+    the days on the other side reach W - V inside a segment that goes on beyond it.
+    """
+    arrival = df["arrival"]
+    in_start, out_start, t = df["in_start"], df["out_start"], df["t"]
+
+    def reached(end_col: str, start: pl.Series, level: int, side: str) -> pl.Series:
+        row = _first_reaching(df, end_col, pl.col(end_col.replace("end", "start")) + level,
+                              side)
+        inside = row.fill_null(0)
+        date_at = t.gather(inside) + (start + level - start.gather(inside))
+        return date_at.zip_with(row.is_not_null(), pl.Series([None], dtype=date_at.dtype))
+
+    qualify_date = reached("in_end", in_start, v, "left").zip_with(
+        arrival, reached("out_end", out_start, v, "left")
+    )
+    fail_date = reached("out_end", out_start, slack, "right").zip_with(
+        arrival, reached("in_end", in_start, slack, "right")
+    )
+    df = df.with_columns(qualify_date=qualify_date, fail_date=fail_date)
+    # Ties go to qualification: V reached on the day the other side reaches W - V.
+    return df.with_columns(
+        qualifies=pl.col("qualify_date").is_not_null()
+        & (pl.col("fail_date").is_null() | (pl.col("qualify_date") <= pl.col("fail_date")))
+    ).with_columns(
+        decision=pl.when("qualifies").then("qualify_date").otherwise("fail_date")
+    ).drop("qualify_date", "fail_date")
+
+
+def _statuses(df: pl.DataFrame) -> pl.DataFrame:
+    """Carry the status forward from the last qualifying crossing."""
+    target = pl.col("arrival").cast(pl.Int8)
+    after = (
+        pl.when("qualifies").then(target).otherwise(None).forward_fill().over("person_id")
+    ).fill_null(pl.col("res_status_initial").cast(pl.Int8))
+    df = df.with_columns(res_status_after=after)
+    df = df.with_columns(
+        res_status_before=pl.col("res_status_after")
+        .shift(1)
+        .over("person_id")
+        .fill_null(pl.col("res_status_initial").cast(pl.Int8))
+    )
+    return df.with_columns(
+        migrating=pl.col("res_status_before") != target,
+    ).with_columns(ltm=pl.col("migrating") & pl.col("qualifies"))
+
+
+def _finalisation(df: pl.DataFrame, slack: int, decision: pl.Expr, suffix: str) -> pl.DataFrame:
+    """Dates on which the status before, the status after and the long-term flag are
+    settled (published convention), given each crossing's own `decision` date; written
+    to rb_<suffix>, ra_<suffix>, ltm_<suffix>."""
+    rb, ra, ltm = f"rb_{suffix}", f"ra_{suffix}", f"ltm_{suffix}"
+    own = pl.when("migrating").then(decision).otherwise("t")
+    df = df.with_columns(own.cum_max().over("person_id").alias(ra))
+    df = df.with_columns(
+        pl.max_horizontal("t", pl.col(ra).shift(1).over("person_id")).alias(rb)
+    )
+    df = df.with_columns(pl.when("migrating").then(ra).otherwise(rb).alias(ltm))
+    return _early_returns(df, slack, decision, rb, ltm)
+
+
+def _early_returns(
+    df: pl.DataFrame, slack: int, decision: pl.Expr, rb: str, ltm: str
+) -> pl.DataFrame:
+    """A crossing made while an earlier migrating crossing in the opposite direction is
+    still undecided, and within 2(W - V) days of that one's status before being settled,
+    cannot be a long-term migration: its flag is settled on its own date (or on that
+    earlier crossing's status-before date, if later).
+
+    Each migrating crossing covers the rows up to its reach (a sorted search on dates).
+    The earliest covering crossing is found for every row at once with a second sorted
+    search on the running maximum of the reaches, which increases along the rows.
+    """
+    n = df.height
+    rows = pl.Series("row", range(n), dtype=pl.Int64)
+    # A failing decision on the crossing's date still lets the loop see that crossing.
+    reach_date = pl.min_horizontal(
+        decision + (~pl.col("qualifies")).cast(pl.Int64),
+        pl.col(rb) + 2 * slack,
+    )
+    reach_row = (
+        _search_key(df, pl.col("t")).search_sorted(_search_key(df, reach_date), side="left")
+        .cast(pl.Int64)
+        - 1
+    )
+    early = pl.Series("early", [None] * n, dtype=pl.Int64)
+    for direction in (True, False):  # candidates arriving cover departures, and back
+        is_candidate = df["migrating"] & (df["arrival"] == direction)
+        cand_rows = rows.filter(is_candidate)
+        if cand_rows.is_empty():
+            continue
+        running_reach = reach_row.filter(is_candidate).cum_max()
+        first = running_reach.search_sorted(rows, side="left").cast(pl.Int64)
+        ok = first < cand_rows.len()
+        cand = cand_rows.gather(first.clip(0, cand_rows.len() - 1))
+        covered = ok & (cand < rows) & (df["arrival"] != direction)
+        cand_rb = df[rb].gather(cand)
+        value = df["t"].zip_with(df["t"] >= cand_rb, cand_rb)
+        early = value.zip_with(covered, early)
+    return df.with_columns(
+        pl.when(~pl.col("ltm") & early.is_not_null())
+        .then(pl.min_horizontal(ltm, early))
+        .otherwise(ltm)
+        .alias(ltm)
+    )

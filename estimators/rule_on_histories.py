@@ -1,0 +1,41 @@
+"""The one path from raw crossings to classified crossings, shared by the estimate stage
+and `regmig classify`: order and repair the histories, settle initial statuses, apply
+the rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from regmig.config import RepairPolicy, ResidenceRule
+from regmig.estimators import initial_residence
+from regmig.estimators.crossing_histories import RepairCounts, repair
+from regmig.estimators.residence_rule import classify
+
+
+@dataclass(frozen=True)
+class ClassifiedHistories:
+    crossings: pl.DataFrame  # residence_rule.classify output, plus `imputed`
+    initial: pl.DataFrame  # initial_residence.INITIAL_COLUMNS
+    repairs: RepairCounts
+
+
+def classify_histories(
+    crossings: pl.DataFrame,
+    known_initial: pl.DataFrame | None,
+    rule: ResidenceRule,
+    data_end: date,
+    repair_policy: RepairPolicy,
+    source: str = "crossings",
+    persons: pl.DataFrame | None = None,
+) -> ClassifiedHistories:
+    """`crossings`: person_id, crossing_date, direction (+ crossed_at, delivery_order,
+    record_id and any attributes, carried through). `persons`: everyone whose initial
+    status is wanted (default: those who crossed)."""
+    history, repairs = repair(crossings, repair_policy, source)
+    if persons is None:
+        persons = history.select("person_id").unique()
+    initial = initial_residence.complete(persons, history, known_initial)
+    classified = classify(history, initial, rule, data_end)
+    return ClassifiedHistories(classified, initial, repairs)

@@ -1,0 +1,198 @@
+"""The estimate stage: from linked crossings and register records to residence statuses,
+migration events (final and provisional), stocks on each 1 January, the sensitivity of
+the totals to the rule, and the revision table of the provisional estimates.
+
+Reads core.crossings, core.person_map, core.persons, raw.border_crossings,
+raw.population_register and raw.permits; replaces derived.* and stats.migration_totals,
+stats.sensitivity and stats.provisional_revisions in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+from regmig.config import SENSITIVITY_RULES, Config
+from regmig.estimators import backtest, migration_events, stocks
+from regmig.estimators.inputs import INPUT_TABLES, read_inputs
+from regmig.estimators.rule_run import RuleRun, run_rule, yearly_totals
+from regmig.flows.run_records import record_quality, table_hash
+from regmig.schemas.table_spec import Table, create_tables
+from regmig.schemas.tables import derived
+from regmig.schemas.tables import stats as stats_tables
+from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+
+@dataclass
+class EstimateSummary:
+    row_counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    reference_year: int | None = None
+    totals: list[dict] = field(default_factory=list)
+    repairs: int = 0
+    backtests_covered: str = ""
+
+    def lines(self) -> list[str]:
+        out = [
+            f"estimate: {self.row_counts.get('derived.crossing_status', 0):,} crossings "
+            f"classified, {self.repairs:,} imputed to repair broken sequences",
+            f"  {self.row_counts.get('derived.migration_events', 0):,} migration events "
+            f"(final and provisional), {self.row_counts.get('derived.resident_stock', 0):,} "
+            "resident person-dates in the stocks",
+        ]
+        for row in self.totals:
+            out.append(
+                f"  {row['year']} {row['kind']}: {row['estimate']:,.0f} "
+                f"({row['final']:,} final + {row['provisional_expected']:,.1f} provisional; "
+                f"{row['interval_level']:.0%} interval {row['lower']:,.0f}-{row['upper']:,.0f})"
+            )
+        if self.backtests_covered:
+            out.append(f"  backtest: {self.backtests_covered}")
+        return out
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def default_reference_year(data_end: date) -> int:
+    """The last calendar year the data cover completely."""
+    return data_end.year if (data_end.month, data_end.day) == (12, 31) else data_end.year - 1
+
+
+def estimate(
+    paths: RunPaths, config: Config, run_id: str, reference_year: int | None = None
+) -> EstimateSummary:
+    summary = EstimateSummary()
+    clock = _Clock(summary.timings)
+    est = config.estimate
+    con = open_warehouse(paths)
+    try:
+        create_tables(con, stats_tables.TABLES)
+        with clock.step("read"):
+            summary.input_hashes["warehouse"] = table_hash(con, INPUT_TABLES)
+            inputs = read_inputs(con)
+        year = reference_year or default_reference_year(inputs.data_end)
+        summary.reference_year = year
+        with clock.step("rule"):
+            run = run_rule(inputs, est, est.rule, config.country)
+        with clock.step("events_and_stocks"):
+            events = migration_events.migration_events(
+                run, inputs.persons, inputs.permits, config.country)
+            ref_dates = stocks.reference_dates(
+                inputs.observation_start, inputs.data_end, est.stock_reference_month_day)
+            stock = stocks.resident_stock(run, inputs.register, inputs.persons, ref_dates)
+            spells = stocks.residence_spells(run)
+            totals = yearly_totals(run, est.interval_level)
+        with clock.step("sensitivity"):
+            sensitivity = pl.concat([
+                totals if rule == est.rule
+                else yearly_totals(run_rule(inputs, est, rule, config.country),
+                                   est.interval_level)
+                for rule in SENSITIVITY_RULES
+            ]).filter(pl.col("year") == year)
+        with clock.step("backtest"):
+            revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
+                rule=pl.lit(est.rule.label))
+        quality = _quality(run, inputs.register, revisions)
+        with clock.step("write"):
+            counts = _write(con, run_id, run, events, stock, spells, totals, sensitivity,
+                            revisions, quality)
+        summary.row_counts = counts
+        summary.repairs = run.repairs.imputed + run.repairs.dropped
+        summary.totals = totals.filter(pl.col("year") == year).to_dicts()
+        if revisions.height:
+            summary.backtests_covered = (
+                f"{int(revisions['covered'].sum())} of {revisions.height} intervals cover "
+                f"the final figure; largest |relative revision| "
+                f"{revisions['relative_revision'].abs().max():.1%}"
+            )
+        return summary
+    finally:
+        con.close()
+
+
+def _quality(
+    run: RuleRun, register: pl.DataFrame, revisions: pl.DataFrame
+) -> list[tuple[str, float, str, str | None]]:
+    r = run.repairs
+    unresolved = run.history.filter(~pl.col("resolved"))
+    indicators: list[tuple[str, float, str, str | None]] = [
+        ("crossing_sequence_breaks", r.broken_pairs, "cases",
+         "consecutive crossings in the same direction"),
+        ("crossings_imputed", r.imputed, "cases", "missing crossings added at the midpoint"),
+        ("crossings_dropped", r.dropped, "cases", "crossings dropped to repair sequences"),
+        ("persons_with_repaired_history", r.persons_repaired, "persons", None),
+        ("crossings_unresolved", unresolved.height, "cases",
+         f"windows open at the data end {run.data_end}"),
+        ("provisional_model_training_crossings",
+         run.model.n_training_crossings if run.model else 0, "cases", None),
+        ("provisional_model_error", run.model.model_error if run.model else float("nan"),
+         "ratio", "relative s.d. of modelled totals beyond Bernoulli noise"),
+    ]
+    indicators += stocks.coverage_indicators(run, register)
+    if revisions.height:
+        indicators.append(("backtest_interval_coverage", float(revisions["covered"].mean()),
+                           "ratio", f"{revisions.height} backtest intervals"))
+        indicators.append(("backtest_max_abs_relative_revision",
+                           float(revisions["relative_revision"].abs().max()), "ratio", None))
+    return indicators
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    run: RuleRun,
+    events: pl.DataFrame,
+    stock: pl.DataFrame,
+    spells: pl.DataFrame,
+    totals: pl.DataFrame,
+    sensitivity: pl.DataFrame,
+    revisions: pl.DataFrame,
+    quality: list[tuple[str, float, str, str | None]],
+) -> dict[str, int]:
+    """Replace every table the stage owns, in one transaction."""
+    rule = pl.lit(run.rule.label)
+    frames: list[tuple[Table, pl.DataFrame]] = [
+        (derived.CROSSING_STATUS, run.history.with_columns(rule=rule)),
+        (derived.INITIAL_RESIDENCE, run.initial),
+        (derived.MIGRATION_EVENTS, events),
+        (derived.RESIDENCE_SPELLS, spells),
+        (derived.RESIDENT_STOCK, stock),
+        (stats_tables.MIGRATION_TOTALS, totals),
+        (stats_tables.SENSITIVITY, sensitivity),
+        (stats_tables.PROVISIONAL_REVISIONS, revisions),
+    ]
+    counts = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, frame in frames:
+            columns = [c.name for c in table.columns]
+            data = frame.with_columns(run_id=pl.lit(run_id)).select(columns)
+            con.execute(f"DELETE FROM {table.qualified}")
+            con.register("_estimate_rows", data.to_arrow())
+            con.execute(
+                f"INSERT INTO {table.qualified} ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM _estimate_rows"
+            )
+            con.unregister("_estimate_rows")
+            counts[table.qualified] = data.height
+        record_quality(con, run_id, "estimate", quality)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts

@@ -1,0 +1,189 @@
+"""The pipeline flow: deliveries -> ingest -> link -> estimate -> publish -> run report.
+
+One run id names the whole run: every stage's row in meta.runs and every row a stage
+writes carries it. A run that was killed can simply be started again: each stage
+replaces what it wrote in one transaction, and link and estimate are skipped when what
+they read is unchanged, so the restarted run ends with the same tables as a run that was
+never interrupted.
+"""
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from regmig.config import Config, ResidenceRule, load_config
+from regmig.errors import RegmigError
+from regmig.flows.run_records import (
+    RunRecord,
+    close_interrupted_runs,
+    new_run_id,
+    recorded_run,
+)
+from regmig.flows.stage_flows import (
+    StageOutcome,
+    estimate_flow,
+    ingest_flow,
+    link_flow,
+    publish_flow,
+)
+from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+STAGES = ("ingest", "link", "estimate", "publish")
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    out_dir: Path
+    year: int
+    outcomes: list[StageOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def paths(self) -> RunPaths:
+        return RunPaths(self.out_dir)
+
+
+def build_config(
+    config_file: Path | None = None,
+    threshold_days: int | None = None,
+    window_days: int | None = None,
+    disclosure_threshold: int | None = None,
+    pseudonym_key_file: Path | None = None,
+) -> Config:
+    """The run's configuration: defaults, the config file, then command-line overrides."""
+    config = load_config(config_file)
+    if pseudonym_key_file is not None:
+        config = dataclasses.replace(
+            config,
+            ingest=dataclasses.replace(config.ingest, pseudonym_key_file=Path(pseudonym_key_file)),
+        )
+    if threshold_days is not None or window_days is not None:
+        rule = config.estimate.rule
+        config = config.with_rule(ResidenceRule(
+            threshold_days if threshold_days is not None else rule.threshold_days,
+            window_days if window_days is not None else rule.window_days,
+        ))
+    if disclosure_threshold is not None:
+        config = dataclasses.replace(
+            config,
+            disclosure=dataclasses.replace(config.disclosure, threshold=disclosure_threshold),
+        )
+    rule = config.estimate.rule
+    if not 0 < rule.threshold_days <= rule.window_days:
+        raise RegmigError(
+            f"residence rule: V={rule.threshold_days} days must be between 1 and "
+            f"W={rule.window_days} days"
+        )
+    return config
+
+
+def say(message: str) -> None:
+    """Progress for the person at the terminal (stdout) and for the Prefect UI (log)."""
+    print(message, flush=True)
+    get_run_logger().info("%s", message)
+
+
+def open_run_folder(paths: RunPaths) -> duckdb.DuckDBPyConnection:
+    try:
+        return open_warehouse(paths)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise RegmigError(
+                f"{paths.warehouse}: in use by another process (is another regmig run "
+                "writing to this run folder?)"
+            ) from None
+        raise
+
+
+def publish_year(con: duckdb.DuckDBPyConnection, reference_year: int | None) -> int:
+    """The year to publish: the one asked for, else the last year the data cover fully."""
+    if reference_year is not None:
+        return reference_year
+    last_day = con.sql("SELECT max(crossing_date) FROM core.crossings").fetchall()[0][0]
+    if last_day is None:
+        raise RegmigError("no crossings were linked, so there is no year to publish")
+    return last_day.year if last_day == date(last_day.year, 12, 31) else last_day.year - 1
+
+
+@flow(name="regmig-pipeline", log_prints=False)
+def pipeline_flow(
+    input_dir: Path,
+    out_dir: Path,
+    reference_year: int | None = None,
+    threshold_days: int | None = None,
+    window_days: int | None = None,
+    disclosure_threshold: int | None = None,
+    config_file: Path | None = None,
+    pseudonym_key_file: Path | None = None,
+    force: bool = False,
+    run_id: str | None = None,
+) -> PipelineResult:
+    """Run every stage on the deliveries in `input_dir`, writing the run folder `out_dir`.
+
+    Rule (V/W days), disclosure threshold and pseudonymisation key file override the
+    config file; `force` re-runs link and estimate even when their inputs are unchanged.
+    """
+    from regmig.flows.report import write_report
+
+    started = time.perf_counter()
+    input_dir, out_dir = Path(input_dir), Path(out_dir)
+    if not input_dir.is_dir():
+        raise RegmigError(f"{input_dir}: delivery folder not found")
+    config = build_config(config_file, threshold_days, window_days, disclosure_threshold,
+                          pseudonym_key_file)
+    run_id = run_id or new_run_id()
+    paths = RunPaths(out_dir).ensure()
+    parameters = {
+        "input_dir": str(input_dir), "out_dir": str(out_dir),
+        "reference_year": reference_year, "rule": config.estimate.rule.label,
+        "threshold_days": config.estimate.rule.threshold_days,
+        "window_days": config.estimate.rule.window_days,
+        "disclosure_threshold": config.disclosure.threshold,
+        "config_file": str(config_file) if config_file else None, "force": force,
+        "config": config.as_dict(),
+    }
+    # Held for the whole run: DuckDB lets one process write the file, so a second run on
+    # the same folder stops at once instead of interleaving with this one.
+    con = open_run_folder(paths)
+    try:
+        interrupted = close_interrupted_runs(con)
+        say(f"regmig run {run_id}: {input_dir} -> {out_dir}")
+        if interrupted:
+            say(f"  ({interrupted} stage run(s) of an interrupted run marked failed)")
+        record = RunRecord(run_id, "pipeline", parameters,
+                           flow_run_id=str(flow_run.id) if flow_run.id else None)
+        with recorded_run(con, record):
+            outcomes = []
+
+            def stage(number: int, name: str, run: StageOutcome) -> None:
+                outcomes.append(run)
+                record.timings[name] = round(run.seconds, 3)
+                record.row_counts |= {f"{name}.{k}": v for k, v in run.row_counts.items()}
+                say(f"[{number}/{len(STAGES)}] {name}: {run.status} in {run.seconds:.1f} s")
+                for line in run.lines:
+                    say(f"      {line}")
+
+            say(f"[1/{len(STAGES)}] ingest ...")
+            stage(1, "ingest", ingest_flow(out_dir, input_dir, run_id, config))
+            say(f"[2/{len(STAGES)}] link ...")
+            stage(2, "link", link_flow(out_dir, run_id, config, force))
+            say(f"[3/{len(STAGES)}] estimate ...")
+            stage(3, "estimate", estimate_flow(out_dir, run_id, config, reference_year, force))
+            year = publish_year(con, reference_year)
+            record.parameters["publish_year"] = year
+            say(f"[4/{len(STAGES)}] publish {year} ...")
+            stage(4, "publish", publish_flow(out_dir, run_id, config, year))
+            report_started = time.perf_counter()
+            write_report(con, paths, run_id)
+            record.timings["report"] = round(time.perf_counter() - report_started, 3)
+            say(f"run report: {paths.report}")
+            record.timings["total"] = round(time.perf_counter() - started, 3)
+    finally:
+        con.close()
+    return PipelineResult(run_id, out_dir, year, outcomes, time.perf_counter() - started)

@@ -1,0 +1,207 @@
+"""One Prefect flow per stage: thin wrappers around the stage functions.
+
+The stage logic lives in the stage folders (`regmig.ingest.stage.ingest_folder`, ...),
+which the `regmig ingest|link|estimate|publish` commands call too. A flow adds what a
+scheduled, observable run needs: the run's row in meta.runs (parameters, versions, input
+hashes, row counts, timings, the Prefect flow run id), retries where reading deliveries or
+writing the release can fail for a passing reason, and skipping linkage and estimation
+when nothing they read has changed (see `stage_cache`).
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from regmig.config import Config
+from regmig.flows import stage_cache
+from regmig.flows.run_records import RunRecord, recorded_run
+from regmig.flows.stage_cache import StageCache
+from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+#: Attempts after the first when reading deliveries or writing the release fails with
+#: an I/O error (a network share that blinks, a file still being copied).
+IO_RETRIES = 2
+IO_RETRY_DELAY_SECONDS = 10
+
+
+class StageSummary(Protocol):
+    """What every stage function returns (COMMON contract)."""
+
+    row_counts: dict[str, int]
+    timings: dict[str, float]
+    input_hashes: dict[str, str]
+
+    def lines(self) -> list[str]: ...
+
+
+@dataclass
+class StageOutcome:
+    """What a stage flow hands back to the pipeline."""
+
+    stage: str
+    status: str  # completed | skipped
+    seconds: float
+    lines: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    summary: Any = None  # the stage's own summary; None when the stage was skipped
+
+
+def _io_may_recover(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry after I/O errors only: a bad delivery or a bug fails the same way again."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError | duckdb.IOException)
+
+
+def _task(name: str, *, io: bool) -> Callable[[Callable[..., Any]], Any]:
+    # Prefect's own caching keys on task arguments; the inputs that matter here are
+    # warehouse tables, so stage_cache decides what may be skipped instead.
+    options: dict[str, Any] = {"name": name, "cache_policy": NO_CACHE, "persist_result": False}
+    if io:
+        options |= {"retries": IO_RETRIES, "retry_delay_seconds": IO_RETRY_DELAY_SECONDS,
+                    "retry_condition_fn": _io_may_recover}
+    return task(**options)
+
+
+@_task("ingest deliveries", io=True)
+def ingest_task(paths: RunPaths, config: Config, input_dir: Path, run_id: str) -> StageSummary:
+    from regmig.ingest.stage import ingest_folder
+
+    return ingest_folder(paths, config, input_dir, run_id)
+
+
+@_task("link cases to persons", io=False)
+def link_task(paths: RunPaths, config: Config, run_id: str) -> StageSummary:
+    from regmig.linkage.stage import link
+
+    return link(paths, config, run_id)
+
+
+@_task("apply the residence rule", io=False)
+def estimate_task(
+    paths: RunPaths, config: Config, run_id: str, reference_year: int | None
+) -> StageSummary:
+    from regmig.estimators.stage import estimate
+
+    return estimate(paths, config, run_id, reference_year=reference_year)
+
+
+@_task("tabulate, protect and export", io=True)
+def publish_task(paths: RunPaths, config: Config, run_id: str, year: int) -> StageSummary:
+    from regmig.publish.stage import publish
+
+    return publish(paths, config, run_id, year)
+
+
+def run_stage(
+    stage: str,
+    paths: RunPaths,
+    run_id: str,
+    config: Config,
+    parameters: dict[str, Any],
+    call: Callable[[], StageSummary],
+    cache: StageCache | None = None,
+    force: bool = False,
+) -> StageOutcome:
+    """Run one stage inside its meta.runs record, or reuse its last results if allowed."""
+    started = time.perf_counter()
+    con = open_warehouse(paths)
+    try:
+        record = RunRecord(
+            run_id=run_id,
+            stage=stage,
+            parameters={**parameters, "config": config.as_dict()},
+            flow_run_id=str(flow_run.id) if flow_run.id else None,
+        )
+        with recorded_run(con, record):
+            cached_inputs = cache.input_hashes(con, paths, config, parameters) if cache else {}
+            reused = None if cache is None or force else cache.reusable_run(con, cached_inputs)
+            if reused is not None:
+                assert cache is not None
+                record.status = "skipped"
+                record.input_hashes = cached_inputs
+                record.parameters |= {"reused_run_id": reused,
+                                      "outputs_hash": cache.outputs_hash(con)}
+                record.row_counts = _row_counts_of(con, reused, stage)
+                record.timings = {"total": time.perf_counter() - started}
+                return StageOutcome(
+                    stage, "skipped", record.timings["total"],
+                    [f"inputs unchanged since run {reused}: its results are kept"],
+                    record.row_counts,
+                )
+            summary = call()
+            record.input_hashes = {**summary.input_hashes, **cached_inputs}
+            record.row_counts = dict(summary.row_counts)
+            if cache is not None:
+                record.parameters["outputs_hash"] = cache.outputs_hash(con)
+            record.timings = {**summary.timings, "total": time.perf_counter() - started}
+        return StageOutcome(stage, record.status, record.timings["total"], summary.lines(),
+                            record.row_counts, summary)
+    finally:
+        con.close()
+
+
+def _row_counts_of(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> dict[str, int]:
+    rows = con.execute(
+        "SELECT row_counts FROM meta.runs WHERE run_id = ? AND stage = ?", [run_id, stage]
+    ).fetchall()
+    return json.loads(rows[0][0]) if rows and rows[0][0] else {}
+
+
+def _log(outcome: StageOutcome) -> StageOutcome:
+    logger = get_run_logger()
+    logger.info("%s %s in %.1f s", outcome.stage, outcome.status, outcome.seconds)
+    for line in outcome.lines:
+        logger.info("%s", line)
+    return outcome
+
+
+@flow(name="regmig-ingest", flow_run_name="ingest-{run_id}")
+def ingest_flow(out_dir: Path, input_dir: Path, run_id: str, config: Config) -> StageOutcome:
+    """Validate the deliveries in `input_dir` and load them into the warehouse."""
+    paths = RunPaths(out_dir)
+    return _log(run_stage(
+        "ingest", paths, run_id, config, {"input_dir": str(input_dir)},
+        lambda: ingest_task(paths, config, input_dir, run_id),
+    ))
+
+
+@flow(name="regmig-link", flow_run_name="link-{run_id}")
+def link_flow(out_dir: Path, run_id: str, config: Config, force: bool = False) -> StageOutcome:
+    """Link cases to persons; skipped when the loaded records and settings are unchanged."""
+    paths = RunPaths(out_dir)
+    return _log(run_stage(
+        "link", paths, run_id, config, {},
+        lambda: link_task(paths, config, run_id),
+        cache=stage_cache.LINK, force=force or config.linkage.retrain,
+    ))
+
+
+@flow(name="regmig-estimate", flow_run_name="estimate-{run_id}")
+def estimate_flow(
+    out_dir: Path, run_id: str, config: Config, reference_year: int | None = None,
+    force: bool = False,
+) -> StageOutcome:
+    """Apply the residence rule; skipped when persons, crossings and settings are unchanged."""
+    paths = RunPaths(out_dir)
+    return _log(run_stage(
+        "estimate", paths, run_id, config, {"reference_year": reference_year},
+        lambda: estimate_task(paths, config, run_id, reference_year),
+        cache=stage_cache.ESTIMATE, force=force,
+    ))
+
+
+@flow(name="regmig-publish", flow_run_name="publish-{run_id}")
+def publish_flow(out_dir: Path, run_id: str, config: Config, year: int) -> StageOutcome:
+    """Tabulate, protect, audit and export the release for `year`."""
+    paths = RunPaths(out_dir)
+    return _log(run_stage(
+        "publish", paths, run_id, config, {"year": year},
+        lambda: publish_task(paths, config, run_id, year),
+    ))

@@ -1,0 +1,36 @@
+"""Scoring the blocked pairs, in chunks so memory stays bounded at national scale."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+from regmig.config import LinkageConfig
+from splink import Linker
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+
+def predict_pairs(
+    work: duckdb.DuckDBPyConnection,
+    linker: Linker,
+    expected_comparisons: int,
+    config: LinkageConfig,
+) -> tuple[SplinkDataFrame, int]:
+    """Score every blocked pair; keep those above `predict_threshold` in `pairs`.
+
+    Returns Splink's prediction table (kept for the charts and the review sample) and
+    the number of chunks the left side was cut into.
+    """
+    chunks = max(1, math.ceil(expected_comparisons / config.predict_pairs_per_chunk))
+    predictions = linker.inference.predict(
+        threshold_match_probability=config.predict_threshold,
+        num_chunks_left=chunks,
+        num_chunks_right=1,
+        warning_mode="never",
+    )
+    work.execute(f"""
+        CREATE OR REPLACE TABLE pairs AS
+        SELECT unique_id_l, unique_id_r, match_probability, match_weight
+        FROM {predictions.physical_name}
+    """)
+    return predictions, chunks

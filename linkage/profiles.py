@@ -1,0 +1,136 @@
+"""Cases to profiles: the units Splink compares.
+
+A traveller crosses the border dozens of times on one document; comparing crossings would
+cost the square of that. So crossings are first collapsed to *identity profiles*: one
+pseudonymised travel document (its key already covers number and issuing country) = one
+profile, carrying the modal name, date of birth, sex, citizenship and country of birth
+of its crossings and their number. Permits collapse the same way to holder profiles
+(by document, else by permit id); register records collapse by the register personal id
+pseudonym, which the register guarantees is one person.
+
+Tables written in the working database:
+- `link_records`: every loaded record with its profile_id and identifying attributes;
+- `profiles`: one row per profile, the Splink input.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+#: Prefix of each source's profile ids (profile ids are unique across sources).
+PROFILE_PREFIX = {"border_crossings": "B", "population_register": "R", "permits": "P"}
+
+#: Attributes whose modal value a profile carries. The name is one attribute (given
+#: name and surname together): taking their modes apart would pair the surname of a
+#: record with swapped names with the surname of a correct one.
+MODAL_ATTRIBUTES = ("full_name", "date_of_birth", "sex", "citizenship", "country_of_birth")
+
+#: Separates given name and surname inside full_name (never part of a cleaned name).
+NAME_SEPARATOR = "|"
+
+# A consonant skeleton survives most transliterations of one name (Khachatryan,
+# Xachatrian, Chachatrjan): digraphs fold to one letter, vowels and y/j vanish, doubled
+# letters collapse. DuckDB has no double metaphone; this is its stand-in.
+NAME_KEY_MACROS = r"""
+CREATE OR REPLACE MACRO dedouble(s) AS array_to_string(list_transform(
+    range(1, length(s) + 1),
+    lambda i: CASE WHEN i = 1 OR s[i] <> s[i - 1] THEN s[i] ELSE '' END), '');
+CREATE OR REPLACE MACRO fold_digraphs(s) AS
+    regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    regexp_replace(regexp_replace(regexp_replace(s,
+        'dzh|dj|zh', 'z', 'g'), 'kh|x', 'h', 'g'), 'sch|sh', 's', 'g'), 'tch|ch', 'c', 'g'),
+        'ts|tz', 'c', 'g'), 'ph', 'f', 'g'), 'th', 't', 'g'), 'ck|q', 'k', 'g');
+CREATE OR REPLACE MACRO name_key(s) AS nullif(dedouble(regexp_replace(translate(
+    fold_digraphs(regexp_replace(lower(s), '[^a-z]', '', 'g')), 'wgh', 'vkh'),
+    '[aeiouyj]', '', 'g')), '');
+"""
+
+
+def build_profiles(work: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Build `link_records` and `profiles` in `work`; return counts per source."""
+    work.execute(NAME_KEY_MACROS)
+    work.execute(_LINK_RECORDS_SQL)
+    work.execute(_PROFILES_SQL)
+    rows = work.sql(
+        "SELECT source, count(*) AS records, count(DISTINCT profile_id) AS profiles "
+        "FROM link_records GROUP BY source"
+    ).fetchall()
+    counts = {}
+    for source, records, profiles in rows:
+        counts[f"records_{source}"] = records
+        counts[f"profiles_{source}"] = profiles
+    return counts
+
+
+_LINK_RECORDS_SQL = f"""
+CREATE OR REPLACE TABLE link_records AS
+WITH crossings AS (
+    SELECT 'border_crossings' AS source, record_id, load_id,
+           coalesce('{PROFILE_PREFIX["border_crossings"]}|' || document_key,
+                    '{PROFILE_PREFIX["border_crossings"]}#' || record_id) AS profile_id,
+           document_key, NULL::VARCHAR AS person_key, sex, citizenship, country_of_birth,
+           crossing_date AS record_date
+    FROM in_border_crossings
+), register AS (
+    SELECT 'population_register', record_id, load_id,
+           '{PROFILE_PREFIX["population_register"]}|' || person_key,
+           document_key, person_key, sex, citizenship, country_of_birth, registered_from
+    FROM in_population_register
+), permits AS (
+    SELECT 'permits', record_id, load_id,
+           coalesce('{PROFILE_PREFIX["permits"]}|' || document_key,
+                    '{PROFILE_PREFIX["permits"]}#' || permit_id),
+           document_key, NULL::VARCHAR, sex, citizenship, country_of_birth, record_date
+    FROM in_permits
+), all_records AS (
+    SELECT * FROM crossings UNION ALL SELECT * FROM register UNION ALL SELECT * FROM permits
+)
+SELECT r.source, r.record_id, r.profile_id, r.document_key, r.person_key,
+       nullif(i.given_name_clean, '') AS given_name, nullif(i.surname_clean, '') AS surname,
+       i.date_of_birth, nullif(r.sex, '') AS sex, nullif(r.citizenship, '') AS citizenship,
+       nullif(r.country_of_birth, '') AS country_of_birth, r.record_date
+FROM all_records AS r
+LEFT JOIN in_ident AS i
+  ON i.source = r.source AND i.record_id = r.record_id AND i.load_id = r.load_id
+"""
+
+_MODAL_LIST = ", ".join(MODAL_ATTRIBUTES)
+
+# Per attribute the most frequent non-empty value (ties: the smallest), so a profile is
+# the same however DuckDB schedules its threads.
+_PROFILES_SQL = f"""
+CREATE OR REPLACE TABLE profiles AS
+WITH variants AS (   -- identical records of a profile once, counted: most crossings repeat
+    SELECT profile_id,
+           CASE WHEN given_name IS NOT NULL OR surname IS NOT NULL THEN
+               coalesce(given_name, '') || '{NAME_SEPARATOR}' || coalesce(surname, '')
+           END AS full_name,
+           CAST(date_of_birth AS VARCHAR) AS date_of_birth,
+           sex, citizenship, country_of_birth, count(*) AS n
+    FROM link_records GROUP BY ALL
+), long AS (
+    UNPIVOT variants ON {_MODAL_LIST} INTO NAME attribute VALUE value
+), value_counts AS (
+    SELECT profile_id, attribute, value, sum(n) AS n FROM long GROUP BY ALL
+), modal AS (
+    SELECT profile_id, attribute, first(value ORDER BY n DESC, value) AS value
+    FROM value_counts GROUP BY ALL
+), wide AS (
+    PIVOT modal ON attribute IN ({", ".join(f"'{a}'" for a in MODAL_ATTRIBUTES)})
+    USING first(value) GROUP BY profile_id
+), per_profile AS (
+    SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
+           min(document_key) AS document_key, min(person_key) AS person_key,
+           min(record_date) AS first_date, max(record_date) AS last_date
+    FROM link_records GROUP BY profile_id
+)
+SELECT p.profile_id AS unique_id, p.source, p.n_records,
+       nullif(split_part(w.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
+       nullif(split_part(w.full_name, '{NAME_SEPARATOR}', 2), '') AS surname,
+       name_key(given_name) AS given_key, name_key(surname) AS surname_key,
+       CAST(w.date_of_birth AS DATE) AS date_of_birth,
+       w.date_of_birth AS dob, year(CAST(w.date_of_birth AS DATE)) AS birth_year,
+       w.sex, w.citizenship, w.country_of_birth, p.document_key, p.person_key,
+       p.first_date, p.last_date
+FROM per_profile AS p LEFT JOIN wide AS w USING (profile_id)
+"""

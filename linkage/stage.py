@@ -1,0 +1,300 @@
+"""Stage 2, link: cases to persons.
+
+raw.* (warehouse) + ident.records (identifiers, read-only)
+  -> profiles (profiles.py) -> blocking by budget (blocking.py)
+  -> trained or stored Splink model (training.py) -> scored pairs (prediction.py)
+  -> clusters with register conflicts split (clustering.py)
+  -> stable person ids (stable_ids.py) -> core.person_map, persons, crossings (persons.py)
+  -> meta.quality and the linkage report (quality.py).
+
+All Splink work happens in a private in-memory DuckDB (working_db.py); the warehouse is
+written once, in one transaction, so a rerun or a restart after a kill gives the same
+result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from regmig.config import Config
+from regmig.flows.run_records import record_quality
+from regmig.linkage.working_db import SOURCES
+from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+STAGE = "link"
+
+
+@dataclass
+class LinkSummary:
+    row_counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    model_id: str = ""
+    retrained: bool = False
+    comparisons: int = 0
+    blocking_rules: list[str] = field(default_factory=list)
+    conflict_clusters: int = 0
+    id_events: dict[str, int] = field(default_factory=dict)
+    report: Path | None = None
+    review_export: Path | None = None
+    review_precision: float | None = None
+    review_recall: float | None = None
+
+    def lines(self) -> list[str]:
+        counts = self.row_counts
+        lines = [
+            f"link: {counts.get('core.persons', 0):,} persons from "
+            f"{counts.get('core.person_map', 0):,} records "
+            f"({counts.get('profiles', 0):,} profiles)",
+            f"  model {self.model_id} ({'trained now' if self.retrained else 'stored'}); "
+            f"{self.comparisons:,} comparisons by {', '.join(self.blocking_rules)}",
+            f"  register conflicts split: {self.conflict_clusters}; id changes: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(self.id_events.items())) or "none"),
+            f"  took {sum(self.timings.values()):.1f} s; report: {self.report}",
+        ]
+        if self.review_export:
+            lines.append(f"  review sample written to {self.review_export} (restricted)")
+        if self.review_precision is not None:
+            lines.append(f"  clerical review: precision {self.review_precision:.3f}, "
+                         f"recall {self.review_recall:.3f}")
+        return lines
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - started, 3)
+
+
+@contextmanager
+def _quiet_splink() -> Iterator[None]:
+    """Splink warns about every untrainable level and small count sample; the stage
+    reports what matters itself (meta.quality, the report)."""
+    logger = logging.getLogger("splink")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def link(
+    paths: RunPaths,
+    config: Config,
+    run_id: str,
+    review_export: Path | None = None,
+    review_labels: Path | None = None,
+) -> LinkSummary:
+    """Link every loaded record to a person; replace core.* and this run's quality rows."""
+    with _quiet_splink():
+        return _link(paths, config, run_id, review_export, review_labels)
+
+
+def _link(
+    paths: RunPaths,
+    config: Config,
+    run_id: str,
+    review_export: Path | None,
+    review_labels: Path | None,
+) -> LinkSummary:
+    # Splink is heavy to import: only the stage pays for it, not `regmig --help`.
+    from regmig.linkage import (
+        blocking,
+        clustering,
+        persons,
+        prediction,
+        quality,
+        review,
+        stable_ids,
+        training,
+        working_db,
+    )
+    from regmig.linkage import profiles as profile_building
+    from splink import DuckDBAPI
+
+    settings = config.linkage
+    summary = LinkSummary()
+    timer = _Timer()
+    spill_dir = paths.out / "link_spill"  # may hold names: lives with identifiers.duckdb
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = open_warehouse(paths)
+    work = working_db.open_work_db(settings, spill_dir)
+    try:
+        summary.input_hashes["raw"] = content_hash(warehouse, [f"raw.{s}" for s in SOURCES])
+        with timer.phase("load_inputs"):
+            working_db.load_inputs(warehouse, work, paths)
+        with timer.phase("profiles"):
+            summary.row_counts.update(profile_building.build_profiles(work))
+        summary.row_counts["profiles"] = work.sql("SELECT count(*) FROM profiles").fetchall()[0][0]
+        db_api = DuckDBAPI(work)
+        profiles_df = db_api.register("profiles", dataset_display_name="profiles")
+
+        with timer.phase("blocking"):
+            choices = blocking.choose_blocking_rules(profiles_df, settings)
+        kept_rules = [c.rule for c in choices if c.kept]
+        summary.blocking_rules = [c.name for c in choices if c.kept]
+        summary.comparisons = max((c.cumulative_comparisons for c in choices), default=0)
+
+        stored = None if settings.retrain else training.latest_model(warehouse)
+        model_row = None
+        if stored is None:
+            linker, train_timings = training.train_linker(profiles_df, kept_rules, settings)
+            timer.timings.update({k: round(v, 3) for k, v in train_timings.items()})
+            profiles_hash = content_hash(work, ["profiles"])
+            model_row = training.model_row(linker, profiles_hash, run_id)
+            summary.model_id, summary.retrained = model_row[0], True
+        else:
+            summary.model_id = stored[0]
+            linker = training.linker_from_stored(profiles_df, stored[1], kept_rules)
+
+        with timer.phase("predict"):
+            predictions, chunks = prediction.predict_pairs(
+                work, linker, summary.comparisons, settings
+            )
+        summary.row_counts["pairs_above_predict_threshold"] = (
+            work.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
+        )
+        with timer.phase("cluster"):
+            clusters = clustering.cluster_profiles(
+                work, linker, predictions, settings.cluster_threshold
+            )
+            persons.build_record_clusters(work, settings.cluster_threshold)
+        summary.conflict_clusters = clusters.conflict_clusters
+
+        with timer.phase("stable_ids"):
+            highest = _load_previous_map(warehouse, work)
+            summary.id_events = stable_ids.assign_person_ids(work, highest)
+            persons.build_person_tables(work, run_id)
+
+        if review_export is not None:
+            review.export_review_sample(work, predictions, settings, review_export)
+            summary.review_export = review_export
+        indicators = _run_indicators(summary, choices, clusters, chunks)
+        indicators += quality.person_indicators(work)
+        if review_labels is not None:
+            accuracy = review.read_review_labels(review_labels, settings.cluster_threshold)
+            summary.review_precision, summary.review_recall = (
+                accuracy.precision, accuracy.recall)
+            indicators += [
+                ("review_labelled_pairs", accuracy.labelled_pairs, "pairs", str(review_labels)),
+                ("review_precision", accuracy.precision, "ratio", "labelled pairs in band"),
+                ("review_recall", accuracy.recall, "ratio", "labelled pairs in band"),
+            ]
+        with timer.phase("report"):
+            quality.write_report(paths.linkage_report, linker, predictions,
+                                 indicators, settings.report_waterfall_pairs)
+        summary.report = paths.linkage_report
+
+        with timer.phase("write_warehouse"):
+            warehouse.execute("BEGIN TRANSACTION")
+            try:
+                summary.row_counts.update(persons.write_core_tables(warehouse, work))
+                _write_history(warehouse, work, run_id)
+                if model_row is not None:
+                    # A retrain on unchanged profiles gives the same model: keep one row.
+                    warehouse.execute(
+                        "INSERT INTO core.linkage_models SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                        "(SELECT 1 FROM core.linkage_models WHERE model_id = ?)",
+                        [*model_row, model_row[0]],
+                    )
+                warehouse.execute(
+                    "DELETE FROM meta.quality WHERE run_id = ? AND stage = ?", [run_id, STAGE]
+                )
+                timings = [(f"seconds_{name}", value, "seconds", "link phase")
+                           for name, value in timer.timings.items()]
+                record_quality(warehouse, run_id, STAGE, indicators + timings)
+                warehouse.execute("COMMIT")
+            except BaseException:
+                warehouse.execute("ROLLBACK")
+                raise
+        summary.timings = timer.timings
+        return summary
+    finally:
+        work.close()
+        warehouse.close()
+        shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def content_hash(con, tables: list[str]) -> str:  # noqa: ANN001 - a DuckDB connection
+    """Order-independent hash of whole tables (the row as a struct: DuckDB 2 refuses
+    `hash(t.*)`)."""
+    parts = []
+    for table in tables:
+        n, digest = con.sql(
+            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} AS t"
+        ).fetchall()[0]
+        parts.append(f"{table}:{n}:{digest}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB connections
+    """Copy the previous person_map into `work`; return the highest id ever issued."""
+    arrow = warehouse.sql(
+        "SELECT source, record_id, person_id FROM core.person_map"
+    ).to_arrow_table()
+    work.register("_prev", arrow)
+    work.execute("CREATE OR REPLACE TABLE prev_map AS SELECT * FROM _prev")
+    work.unregister("_prev")
+    return int(warehouse.sql("""
+        SELECT greatest(
+            (SELECT coalesce(max(person_id), 0) FROM core.person_map),
+            (SELECT coalesce(max(greatest(person_id, coalesce(related_person_id, 0))), 0)
+             FROM core.person_id_history))
+    """).fetchall()[0][0])
+
+
+def _write_history(warehouse, work, run_id: str) -> None:  # noqa: ANN001
+    arrow = work.sql(
+        "SELECT event, person_id, related_person_id, n_records FROM id_events"
+    ).to_arrow_table()
+    warehouse.register("_events", arrow)
+    warehouse.execute("""
+        INSERT INTO core.person_id_history
+            (run_id, event, person_id, related_person_id, n_records, recorded_at)
+        SELECT ?, event, person_id, related_person_id, n_records,
+               now() AT TIME ZONE 'UTC'
+        FROM _events
+    """, [run_id])
+    warehouse.unregister("_events")
+
+
+def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # noqa: ANN001
+    out = [
+        ("blocking_comparisons", c.marginal_comparisons, "comparisons",
+         f"{c.name}: {'kept' if c.kept else 'dropped (over budget)'}")
+        for c in choices
+    ]
+    out += [
+        ("comparisons_scored", summary.comparisons, "comparisons", "estimated, kept rules"),
+        ("prediction_chunks", chunks, "chunks", None),
+        ("profiles", summary.row_counts.get("profiles", 0), "profiles", "all sources"),
+        ("pairs_above_predict_threshold",
+         summary.row_counts.get("pairs_above_predict_threshold", 0), "pairs", None),
+        ("clusters", clusters.clusters, "persons", "before stable ids"),
+        ("register_conflicts_split", clusters.conflict_clusters, "clusters",
+         "two register personal ids in one cluster, split at the weakest links"),
+        ("links_cut", clusters.links_cut, "pairs", "links refused when splitting conflicts"),
+    ]
+    for source in SOURCES:
+        key = f"profiles_{source}"
+        if key in summary.row_counts:
+            out.append(("profiles", summary.row_counts[key], "profiles", source))
+    return out

@@ -1,0 +1,82 @@
+"""The link stage's working database: an in-memory DuckDB that Splink may fill freely.
+
+Splink writes many intermediate tables; none of them may land in the analysts' warehouse,
+and names and exact dates of birth may never reach it. So the stage copies what it needs
+into a private in-memory database (`work`): the non-identifying raw columns from the
+warehouse and the cleaned names and dates of birth from identifiers.duckdb (opened
+read-only). Only person ids and probabilities travel back.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import duckdb
+from regmig.config import LinkageConfig
+from regmig.schemas.warehouse import RunPaths, open_identifiers
+
+SOURCES = ("border_crossings", "population_register", "permits")
+
+#: Columns of raw.<source> the link stage reads (never names, dates of birth or numbers).
+RAW_COLUMNS = {
+    "border_crossings": (
+        "record_id, document_key, document_country, sex, birth_year, birth_month, "
+        "citizenship, country_of_birth, crossing_date, crossed_at, direction, "
+        "country_of_residence, origin_destination, travel_purpose, load_id, row_number"
+    ),
+    "population_register": (
+        "record_id, person_key, document_key, document_country, sex, birth_year, "
+        "birth_month, citizenship, second_citizenship, country_of_birth, registered_from, "
+        "deregistered_on, load_id, row_number"
+    ),
+    "permits": (
+        "record_id, permit_id, document_key, document_country, sex, birth_year, "
+        "birth_month, citizenship, country_of_birth, "
+        "coalesce(application_date, valid_from, decision_date) AS record_date, "
+        "load_id, row_number"
+    ),
+}
+
+
+def open_work_db(config: LinkageConfig, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB with a memory limit and a spill directory."""
+    work = duckdb.connect(":memory:")
+    work.execute(f"SET memory_limit = '{config.duckdb_memory_limit}'")
+    if config.duckdb_threads:
+        work.execute(f"SET threads = {int(config.duckdb_threads)}")
+    spill = spill_dir or Path(tempfile.gettempdir())
+    work.execute(f"SET temp_directory = '{spill}'")
+    work.execute("SET preserve_insertion_order = false")
+    return work
+
+
+def load_inputs(
+    warehouse: duckdb.DuckDBPyConnection,
+    work: duckdb.DuckDBPyConnection,
+    paths: RunPaths,
+) -> dict[str, int]:
+    """Copy the raw sources and the identifiers into `work`; return rows per source.
+
+    Tables in `work`: in_border_crossings, in_population_register, in_permits, in_ident.
+    """
+    counts = {}
+    for source in SOURCES:
+        arrow = warehouse.sql(f"SELECT {RAW_COLUMNS[source]} FROM raw.{source}").to_arrow_table()
+        work.register("_arrow_in", arrow)
+        work.execute(f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _arrow_in")
+        work.unregister("_arrow_in")
+        counts[source] = arrow.num_rows
+        del arrow
+    ident = open_identifiers(paths, read_only=True)
+    try:
+        arrow = ident.sql(
+            "SELECT source, load_id, record_id, given_name_clean, surname_clean, date_of_birth "
+            "FROM ident.records"
+        ).to_arrow_table()
+    finally:
+        ident.close()
+    work.register("_arrow_in", arrow)
+    work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _arrow_in")
+    work.unregister("_arrow_in")
+    return counts

@@ -1,0 +1,299 @@
+"""Stage 4, publish: tabulate, protect, audit, and export the release of one year.
+
+    populations (temp tables)  ->  tables (cubes)  ->  families (shared margins)
+    -> primary + secondary suppression (or rounding)  ->  independent audit
+    -> stats.* (unprotected, restricted) + release.* + release/ files
+
+Fail closed: if the audit finds any primary cell an attacker could narrow below the
+threshold, nothing is written, neither to the warehouse nor to release/, and the run
+raises RegmigError naming the cell.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from regmig.config import Config, DisclosureConfig
+from regmig.errors import RegmigError
+from regmig.flows.run_records import record_quality, table_hash
+from regmig.publish import export
+from regmig.publish.classifications import AGE_CLASSIFICATIONS, FLAG_CONFIDENTIAL
+from regmig.publish.disclosure.audit import require_protected
+from regmig.publish.disclosure.family import TableCells, build_family
+from regmig.publish.disclosure.protect import ProtectedFamily, protect
+from regmig.publish.loss import LOSS_COLUMNS, information_loss
+from regmig.publish.metadata import describe, describe_unavailable
+from regmig.publish.tables import eurostat, regional_indicators, un_questionnaire
+from regmig.publish.tables.cube import TableSpec, tabulate
+from regmig.publish.tables.populations import (
+    Reference,
+    build_populations,
+    distinct_codes,
+    provisional_share,
+)
+from regmig.schemas.table_spec import comment_relation
+from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+STAGE = "publish"
+
+#: Warehouse tables publish reads.
+INPUT_TABLES = (
+    "derived.migration_events", "derived.resident_stock", "derived.crossing_status",
+    "derived.residence_spells", "core.persons", "core.person_map", "core.crossings",
+    "raw.population_register", "raw.permits",
+)
+
+
+@dataclass
+class PublishSummary:
+    year: int
+    release_dir: Path
+    method: str
+    row_counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    cells: int = 0
+    cells_suppressed: int = 0
+    tables: int = 0
+
+    def lines(self) -> list[str]:
+        protection = (f"{self.cells_suppressed:,} of {self.cells:,} cells suppressed"
+                      if self.method == "suppression" else f"{self.cells:,} cells rounded")
+        return [
+            f"publish {self.year}: {self.tables} tables, {protection}; audit passed",
+            f"release: {self.release_dir}",
+            f"time: {sum(self.timings.values()):.1f} s",
+        ]
+
+
+def publish(paths: RunPaths, config: Config, run_id: str, year: int) -> PublishSummary:
+    """Publish the tables of `year` (flows in the year, stocks on 1 January of it)."""
+    _check_config(config.disclosure)
+    summary = PublishSummary(year, paths.release, config.disclosure.method)
+    timings = summary.timings
+    con = open_warehouse(paths)
+    try:
+        _check_year(con, year)
+        summary.input_hashes = {t: table_hash(con, [t]) for t in INPUT_TABLES}
+        ref = Reference(year, date(year, 1, 1))
+        started = time.perf_counter()
+        summary.row_counts |= {
+            f"population.{k}": v for k, v in build_populations(con, config, ref).items()
+        }
+        specs = all_specs(con, config)
+        tabulated = [TableCells(spec, tabulate(con, spec)) for spec in specs]
+        timings["tabulate"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        protected = protect_tables(tabulated, config.disclosure)
+        timings["protect_and_audit"] = time.perf_counter() - started
+        require_protected([p.report for p in protected.values()])
+
+        started = time.perf_counter()
+        shares = {s.population: provisional_share(con, s.population) for s in specs}
+        result = assemble(tabulated, protected, config, ref, shares)
+        write_warehouse(con, result, run_id)
+        header = {"year": year, "country": config.country, "run_id": run_id,
+                  "stock_date": ref.stock_date.isoformat(),
+                  "disclosure": config.as_dict()["disclosure"],
+                  "residence_rule": config.estimate.rule.label}
+        files = export.write_release(paths.release, result.release, result.unavailable,
+                                     header, result.release_loss)
+        timings["write"] = time.perf_counter() - started
+        record_quality(con, run_id, STAGE, [
+            ("cells_suppressed", float(result.loss["cells_suppressed"].sum()), "cells", None),
+            ("units_suppressed_share", _share(result.loss), "ratio", None),
+        ])
+    finally:
+        con.close()
+    summary.tables = len(result.release)
+    summary.cells = int(result.loss["cells"].sum())
+    summary.cells_suppressed = int(result.loss["cells_suppressed"].sum())
+    summary.row_counts |= {f"release.{t.spec.table_id}": t.cells.height for t in result.release}
+    summary.row_counts |= {f"files.{k}": v for k, v in files.items()}
+    return summary
+
+
+def all_specs(con: duckdb.DuckDBPyConnection, config: Config) -> list[TableSpec]:
+    @cache
+    def observed(population: str, column: str) -> list[str]:
+        return distinct_codes(con, [population], column)
+
+    return (
+        un_questionnaire.specs(observed)
+        + eurostat.specs(observed, config.disclosure.age_classification)
+        + regional_indicators.specs(observed)
+    )
+
+
+def protect_tables(
+    tabulated: list[TableCells], config: DisclosureConfig
+) -> dict[str, ProtectedFamily]:
+    """Each family of tables (shared margins) protected and audited as one system."""
+    families: dict[str, list[TableCells]] = defaultdict(list)
+    for table in tabulated:
+        families[table.spec.family].append(table)
+    return {name: protect(build_family(name, tables), config)
+            for name, tables in families.items()}
+
+
+@dataclass
+class Assembled:
+    unprotected: dict[str, pl.DataFrame]
+    release: list[export.ReleaseTable]
+    unavailable: list
+    loss: pl.DataFrame
+    release_loss: pl.DataFrame
+    audit: pl.DataFrame
+    specs: dict[str, TableSpec]
+
+
+def assemble(
+    tabulated: list[TableCells],
+    protected: dict[str, ProtectedFamily],
+    config: Config,
+    ref: Reference,
+    shares: dict[str, float],
+) -> Assembled:
+    """Per table: its cells with their protection status, and the released view."""
+    unprotected, release, specs = {}, [], {}
+    for table in tabulated:
+        spec = table.spec
+        specs[spec.table_id] = spec
+        family = protected[spec.family]
+        status = (
+            family.family.members.filter(pl.col("table_id") == spec.table_id)
+            .join(family.cell_status(), on="cell_id")
+            .sort("position")
+        )
+        cells = table.cells.with_row_index("position").join(
+            status.select("position", "primary", "suppressed", "shown"), on="position"
+        ).sort("position").drop("position")
+        unprotected[spec.table_id] = cells
+        released = cells.filter(pl.col("released"))
+        letters = pl.Series([
+            spec.letters.get(tuple(row), "") for row in released.select(spec.dim_names).rows()
+        ], dtype=pl.Utf8)
+        view = released.select(
+            *spec.dim_names,
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("shown"))
+            .cast(pl.Int64).alias("value"),
+            pl.when(pl.col("suppressed")).then(pl.lit(FLAG_CONFIDENTIAL))
+            .otherwise(pl.lit("")).alias("obs_status"),
+        ).with_columns(letters.alias("letter"))
+        meta = describe(spec, config, ref, shares.get(spec.population, 0.0),
+                        int(released["suppressed"].sum()))
+        release.append(export.ReleaseTable(spec, view, meta))
+    loss = information_loss(unprotected, {t: s.unit for t, s in specs.items()})
+    audit = pl.concat([p.report.findings.with_columns(pl.lit(name).alias("family"))
+                       for name, p in protected.items()], how="vertical_relaxed")
+    return Assembled(
+        unprotected, release,
+        [describe_unavailable(t, ref) for t in un_questionnaire.UNAVAILABLE],
+        loss, loss.select("table_id", "unit", "cells", "cells_suppressed"), audit, specs,
+    )
+
+
+def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: str) -> None:
+    """Replace everything in stats.* and release.* in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema, name in con.sql(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE schema_name IN ('stats', 'release') AND database_name = current_database()"
+        ).fetchall():
+            con.execute(f"DROP TABLE {schema}.{name}")
+        for table in result.release:
+            spec = table.spec
+            comments = export.column_comments(spec)
+            _create(con, f"release.{spec.table_id}", table.cells,
+                    f"{spec.title}: protected ({spec.unit}; {table.metadata.reference})",
+                    comments)
+            _create(con, f"stats.{spec.table_id}",
+                    result.unprotected[spec.table_id].with_columns(pl.lit(run_id).alias(
+                        "run_id")),
+                    f"{spec.title}: UNPROTECTED counts, restricted ({spec.unit})",
+                    comments | STATS_COLUMNS)
+        _create(con, "release.table_metadata",
+                export.metadata_frame([t.metadata for t in result.release]
+                                      + result.unavailable),
+                "Metadata of every release table (unit: tables)", export.METADATA_COLUMNS)
+        _create(con, "release.information_loss", result.release_loss,
+                "Cells suppressed per release table (unit: cells)",
+                export.RELEASE_LOSS_COLUMNS)
+        _create(con, "stats.information_loss", result.loss.with_columns(
+            pl.lit(run_id).alias("run_id")),
+            "Information loss of disclosure control per table, restricted (unit: cells "
+            "and persons or cases)", LOSS_COLUMNS | {"run_id": "Publish run"})
+        _create(con, "stats.disclosure_audit", result.audit.with_columns(
+            pl.lit(run_id).alias("run_id")),
+            "Audit of every primary cell, restricted (unit: cells): the interval an "
+            "attacker can deduce from the release", AUDIT_COLUMNS)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+STATS_COLUMNS = {
+    "value": "True count (persons or cases): unprotected",
+    "released": "False for a cell kept only for the additive relations (never published)",
+    "primary": "True when the cell is small (1 .. threshold-1): primary suppression",
+    "suppressed": "True when the release hides the cell (primary or complementary)",
+    "shown": "Value the release shows (rounded under rounding)",
+    "run_id": "Publish run that wrote the row",
+}
+AUDIT_COLUMNS = {
+    "cell_id": "Cell number within its family",
+    "key": "Cell identity: unit, population and non-total codes",
+    "table_id": "First table holding the cell",
+    "value": "True value (persons or cases)",
+    "lower": "Smallest value consistent with the release",
+    "upper": "Largest value consistent with the release (inf when unbounded)",
+    "width": "upper - lower; must be at least the threshold",
+    "ok": "True when the cell is protected",
+    "family": "Family of tables protected together",
+    "run_id": "Publish run that wrote the row",
+}
+
+
+def _create(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, comment: str,
+            comments: dict[str, str]) -> None:
+    con.register("_frame", frame.to_arrow())
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+    comment_relation(con, name, comment, comments)
+
+
+def _share(loss: pl.DataFrame) -> float:
+    total = loss["units_in_cells"].sum()
+    return float(loss["units_suppressed"].sum() / total) if total else 0.0
+
+
+def _check_config(config: DisclosureConfig) -> None:
+    if config.threshold < 1:
+        raise RegmigError(f"[disclosure] threshold must be at least 1, got {config.threshold}")
+    if config.method == "rounding" and config.rounding_base < 2:
+        raise RegmigError(f"[disclosure] rounding_base must be at least 2, got "
+                          f"{config.rounding_base}")
+    if config.age_classification not in AGE_CLASSIFICATIONS:
+        raise RegmigError(f"[disclosure] age_classification must be one of "
+                          f"{', '.join(AGE_CLASSIFICATIONS)}, got {config.age_classification!r}")
+
+
+def _check_year(con: duckdb.DuckDBPyConnection, year: int) -> None:
+    """The year must hold observed crossings: publishing an empty year is a mistake."""
+    row = con.sql("SELECT min(crossing_date), max(crossing_date) FROM core.crossings"
+                  ).fetchall()[0]
+    if row[0] is None:
+        raise RegmigError("the warehouse holds no linked crossings; run `regmig link` "
+                          "and `regmig estimate` first")
+    if not row[0].year <= year <= row[1].year:
+        raise RegmigError(f"--year {year} is outside the data ({row[0]} to {row[1]})")

@@ -1,0 +1,1 @@
+"""The publication tables: UN questionnaire, Eurostat article 3, regional indicators."""

@@ -1,0 +1,123 @@
+"""Publication tables as cubes: dimensions with additive hierarchies, tabulated in DuckDB.
+
+A table is the cross-product of its dimensions' codes. A dimension's code list holds
+leaves and aggregates (TOTAL, FOR = all foreign countries, ...); `parents` says which
+aggregate is the sum of which codes. The same dimension name means the same codes in
+every table, so tables of one population share their margins cell for cell (e.g. the
+age x sex margin of migr_imm1ctz IS migr_imm8): disclosure control relies on that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import duckdb
+import polars as pl
+
+Unit = Literal["persons", "cases"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One breakdown of a table.
+
+    `leaf_of` maps a value of the population's column (e.g. a country code) to the leaf
+    code it counts under in this view; None means identity.
+    """
+
+    name: str
+    codes: tuple[str, ...]
+    parents: tuple[tuple[str, tuple[str, ...]], ...]
+    additive: bool = True
+    leaf_of: Mapping[str, str] | None = None
+    label: str = ""
+
+    def ancestors(self, leaf: str) -> list[str]:
+        """The leaf and every aggregate it counts in (walking up `parents`)."""
+        out, frontier = [leaf], [leaf]
+        while frontier:
+            code = frontier.pop()
+            for parent, children in self.parents:
+                if code in children and parent not in out:
+                    out.append(parent)
+                    frontier.append(parent)
+        return out
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A publication table: which population, counted how, broken down by what."""
+
+    table_id: str
+    title: str
+    #: Name of the population (a relation built by tables/populations.py).
+    population: str
+    unit: Unit
+    dims: tuple[Dimension, ...]
+    #: Disclosure family: tables of one family are protected together.
+    family: str
+    #: Column of the population identifying a unit (persons: person_id; cases: record).
+    unit_column: str = "unit_id"
+    #: Cells of the cube that are not published (kept for the additive relations).
+    released: Callable[[], pl.Expr] | None = None
+    #: For a persons table: the cases table with the same dims (persons <= cases).
+    bounded_by: str | None = None
+    #: Layout letters of the questionnaire, cell (dims...) -> letter.
+    letters: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    #: The standard the table answers (questionnaire table, regulation article ...).
+    standard: str = ""
+    #: What exactly is counted.
+    definition: str = ""
+    footnotes: tuple[str, ...] = ()
+
+    @property
+    def dim_names(self) -> list[str]:
+        return [d.name for d in self.dims]
+
+
+def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:
+    """Every cell of the cube (zeros included): dims..., value, released."""
+    selects, joins = [], []
+    for i, dim in enumerate(spec.dims):
+        observed = [
+            r[0]
+            for r in con.sql(
+                f"SELECT DISTINCT {dim.name} FROM {spec.population}"
+            ).fetchall()
+        ]
+        rollup = [
+            (value, code)
+            for value in observed
+            for code in dim.ancestors((dim.leaf_of or {}).get(value, value))
+            if code in dim.codes
+        ]
+        map_name = f"_rollup_{i}"
+        frame = pl.DataFrame(rollup, schema={"value": pl.Utf8, "code": pl.Utf8}, orient="row")
+        con.register(map_name, frame.to_arrow())
+        joins.append(f"JOIN {map_name} ON p.{dim.name} = {map_name}.value")
+        selects.append(f"{map_name}.code AS {dim.name}")
+    counted = (
+        f"count(DISTINCT p.{spec.unit_column})" if spec.unit == "persons" else "count(*)"
+    )
+    counts = con.sql(
+        f"SELECT {', '.join(selects)}, {counted} AS value "
+        f"FROM {spec.population} AS p {' '.join(joins)} GROUP BY ALL"
+    ).pl()
+    for i in range(len(spec.dims)):
+        con.unregister(f"_rollup_{i}")
+    grid = pl.DataFrame({spec.dims[0].name: list(spec.dims[0].codes)})
+    for dim in spec.dims[1:]:
+        grid = grid.join(pl.DataFrame({dim.name: list(dim.codes)}), how="cross")
+    cells = (
+        grid.join(counts, on=spec.dim_names, how="left", nulls_equal=True)
+        .with_columns(pl.col("value").fill_null(0).cast(pl.Int64))
+    )
+    released = spec.released() if spec.released is not None else pl.lit(True)
+    return cells.with_columns(released.alias("released"))
+
+
+def cell_label(spec: TableSpec, row: Mapping[str, object]) -> str:
+    """A cell named by its codes, e.g. citizenship=SY, age=Y20-24, sex=F."""
+    return ", ".join(f"{d.name}={row[d.name]}" for d in spec.dims)

@@ -1,0 +1,70 @@
+"""The breakdowns of the release, built on the codes a population actually holds.
+
+The same dimension name carries the same codes in every table (see cube.py), so the
+builders here are the only place codes and hierarchies are decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from regmig.publish.classifications import (
+    FOREIGN,
+    NATIONAL,
+    SEX_CODES,
+    SEX_TOTAL,
+    TOTAL,
+    UNKNOWN,
+    age_codes,
+)
+from regmig.publish.tables.cube import Dimension
+
+
+def foreign_codes(observed: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(c for c in set(observed) if c not in (NATIONAL, UNKNOWN)))
+
+
+def country_detail(name: str, observed: Iterable[str], label: str) -> Dimension:
+    """TOTAL = NAT + FOR + UNK; FOR = each foreign country."""
+    foreign = foreign_codes(observed)
+    parents = [(TOTAL, (NATIONAL, FOREIGN, UNKNOWN))]
+    if foreign:
+        parents.append((FOREIGN, foreign))
+    return Dimension(name, (TOTAL, NATIONAL, FOREIGN, *foreign, UNKNOWN), tuple(parents),
+                     label=label)
+
+
+def country_group(name: str, observed: Iterable[str], label: str) -> Dimension:
+    """TOTAL = NAT + FOR + UNK, foreign countries counted under FOR (the UN layout)."""
+    leaf_of = {c: FOREIGN for c in foreign_codes(observed)}
+    return Dimension(name, (TOTAL, NATIONAL, FOREIGN, UNKNOWN),
+                     ((TOTAL, (NATIONAL, FOREIGN, UNKNOWN)),), leaf_of=leaf_of, label=label)
+
+
+def foreign_detail(name: str, observed: Iterable[str], label: str) -> Dimension:
+    """Foreign citizens only: FOR = each foreign country."""
+    foreign = foreign_codes(observed)
+    parents = ((FOREIGN, foreign),) if foreign else ()
+    return Dimension(name, (FOREIGN, *foreign), parents, label=label)
+
+
+def residence_country(name: str, observed: Iterable[str], label: str) -> Dimension:
+    """Country of previous / next residence: TOTAL = every country + UNK."""
+    countries = tuple(sorted(c for c in set(observed) if c != UNKNOWN)) + (UNKNOWN,)
+    return Dimension(name, (TOTAL, *countries), ((TOTAL, countries),), label=label)
+
+
+def age(classification: str) -> Dimension:
+    groups = (*age_codes(classification), UNKNOWN)
+    return Dimension("age", (TOTAL, *groups), ((TOTAL, groups),),
+                     label="age in completed years")
+
+
+def sex() -> Dimension:
+    return Dimension("sex", (SEX_TOTAL, *SEX_CODES), ((SEX_TOTAL, SEX_CODES),), label="sex")
+
+
+def category(name: str, codes: tuple[str, ...], label: str, additive: bool = True
+             ) -> Dimension:
+    """TOTAL = the codes (for persons, a person in two codes is one person in TOTAL)."""
+    return Dimension(name, (TOTAL, *codes), ((TOTAL, codes),), additive=additive, label=label)

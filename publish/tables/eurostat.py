@@ -1,0 +1,95 @@
+"""Eurostat migration datasets of Regulation (EC) No 862/2007, article 3.
+
+Dataset codes, dimension names and codes are Eurostat's (migr_imm1ctz: citizen x age x
+sex ...), so the SDMX-CSV export loads into Eurostat's tools as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from regmig.publish.tables import dimensions as dims
+from regmig.publish.tables.cube import Dimension, TableSpec
+
+#: Our dimension name -> Eurostat's SDMX dimension id.
+SDMX_DIMENSION = {
+    "citizenship": "citizen",
+    "country_of_birth": "c_birth",
+    "previous_residence": "partner",
+    "next_residence": "partner",
+    "age": "age",
+    "sex": "sex",
+}
+
+_FLOW_NOTE = (
+    "A person migrating twice in the year counts twice (Eurostat counts migrations).",
+)
+
+#: dataset -> (population, breakdowns, title, regulation reference)
+DATASETS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
+    "migr_imm1ctz": ("immigrants", ("citizenship", "age", "sex"),
+                     "Immigration by age, sex and citizenship", "art. 3(1)(a)(i)"),
+    "migr_imm3ctb": ("immigrants", ("country_of_birth", "age", "sex"),
+                     "Immigration by age, sex and country of birth", "art. 3(1)(a)(ii)"),
+    "migr_imm5prv": ("immigrants", ("previous_residence", "age", "sex"),
+                     "Immigration by age, sex and country of previous residence",
+                     "art. 3(1)(a)(iii)"),
+    "migr_imm8": ("immigrants", ("age", "sex"), "Immigration by age and sex",
+                  "art. 3(1)(a)"),
+    "migr_emi1ctz": ("emigrants", ("citizenship", "age", "sex"),
+                     "Emigration by age, sex and citizenship", "art. 3(1)(b)(i-iii)"),
+    "migr_emi2": ("emigrants", ("age", "sex"), "Emigration by age and sex",
+                  "art. 3(1)(b)(ii-iii)"),
+    "migr_emi3nxt": ("emigrants", ("next_residence", "age", "sex"),
+                     "Emigration by age, sex and country of next residence",
+                     "art. 3(1)(b)(iv)"),
+    "migr_pop1ctz": ("stock", ("citizenship", "age", "sex"),
+                     "Population on 1 January by age, sex and citizenship",
+                     "art. 3(1)(c)(i)"),
+    "migr_pop3ctb": ("stock", ("country_of_birth", "age", "sex"),
+                     "Population on 1 January by age, sex and country of birth",
+                     "art. 3(1)(c)(ii)"),
+    "migr_acq": ("acquisitions", ("citizenship", "age", "sex"),
+                 "Acquisition of citizenship by age, sex and former citizenship",
+                 "art. 3(1)(d)"),
+}
+
+_DEFINITIONS = {
+    "immigrants": "Long-term immigrations: arrivals of non-residents after which the "
+                  "person stays in the country at least V of the following W days.",
+    "emigrants": "Long-term emigrations: departures of residents after which the person "
+                 "stays abroad at least V of the following W days.",
+    "stock": "Usual residents on the reference date by the residence rule.",
+    "acquisitions": "Residents who acquired the reporting country's citizenship in the "
+                    "year, by former citizenship.",
+}
+
+
+def specs(observed: Callable[[str, str], list[str]], age_classification: str
+          ) -> list[TableSpec]:
+    """The ten datasets; `observed(population, column)` lists the codes present."""
+    out = []
+    for table_id, (population, breakdowns, title, article) in DATASETS.items():
+        built: list[Dimension] = []
+        for name in breakdowns:
+            if name == "age":
+                built.append(dims.age(age_classification))
+            elif name == "sex":
+                built.append(dims.sex())
+            elif name in ("previous_residence", "next_residence"):
+                built.append(dims.residence_country(
+                    name, observed(population, name), name.replace("_", " ")))
+            else:
+                label = ("former citizenship" if population == "acquisitions"
+                         else name.replace("_", " "))
+                built.append(dims.country_detail(name, observed(population, name), label))
+        footnotes = _FLOW_NOTE if population in ("immigrants", "emigrants") else ()
+        out.append(TableSpec(
+            table_id=table_id, title=title, population=population, unit="persons",
+            dims=tuple(built), family=population,
+            unit_column="event_id" if population in ("immigrants", "emigrants")
+            else "person_id",
+            standard=f"Eurostat {table_id}, Regulation (EC) No 862/2007 {article}",
+            definition=_DEFINITIONS[population], footnotes=footnotes,
+        ))
+    return out

@@ -1,0 +1,121 @@
+"""Parts of the link stage on small hand-made inputs whose right answer is known."""
+
+import duckdb
+import pytest
+from regmig.linkage.clustering import split_conflicts
+from regmig.linkage.evaluation import evaluate
+from regmig.linkage.profiles import NAME_KEY_MACROS
+from regmig.linkage.stable_ids import assign_person_ids
+
+
+def _con_with(tables: dict[str, str]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for name, sql in tables.items():
+        con.execute(f"CREATE TABLE {name} AS {sql}")
+    return con
+
+
+def test_transliterations_share_a_sound_key() -> None:
+    con = duckdb.connect()
+    con.execute(NAME_KEY_MACROS)
+    same = [("khachatryan", "xachatrian"), ("hovhannisyan", "hovhannisian"),
+            ("mkrtchyan", "mkrtchian"), ("mnatsakanyan", "mnacakanjan"),
+            ("elena", "yelena"), ("solovyov", "solovjov")]
+    for left, right in same:
+        keys = con.sql("SELECT name_key($a), name_key($b)", params={"a": left, "b": right})
+        key_l, key_r = keys.fetchall()[0]
+        assert key_l == key_r, (left, right, key_l, key_r)
+    different = con.sql("SELECT name_key('petrosyan'), name_key('grigoryan')").fetchall()[0]
+    assert different[0] != different[1]
+
+
+def test_conflicts_are_cut_at_the_weakest_link() -> None:
+    # A (register id 1) - B 0.99, B - C 0.97, C - D (register id 2) 0.999:
+    # A and D may not share a person; the weakest link on the path is B - C.
+    edges = [("C", "D", None, "2", "x"), ("A", "B", "1", None, "x"),
+             ("B", "C", None, None, "x")]
+    labels, cut = split_conflicts(edges)
+    assert cut == 1
+    assert labels["A"] == labels["B"]
+    assert labels["C"] == labels["D"]
+    assert labels["A"] != labels["D"]
+
+
+def test_same_register_id_is_not_a_conflict() -> None:
+    edges = [("A", "B", "1", None, "x"), ("B", "C", None, "1", "x")]
+    labels, cut = split_conflicts(edges)
+    assert cut == 0 and len(set(labels.values())) == 1
+
+
+def _records(rows: list[tuple[str, str]]) -> str:
+    values = ", ".join(f"('border_crossings', '{r}', '{c}')" for r, c in rows)
+    return f"SELECT * FROM (VALUES {values}) AS t(source, record_id, cluster_id)"
+
+
+def _previous(rows: list[tuple[str, int]]) -> str:
+    if not rows:
+        return ("SELECT 'x' AS source, 'x' AS record_id, 0::BIGINT AS person_id "
+                "WHERE false")
+    values = ", ".join(f"('border_crossings', '{r}', {p})" for r, p in rows)
+    return f"SELECT * FROM (VALUES {values}) AS t(source, record_id, person_id)"
+
+
+def _ids(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(con.sql("SELECT cluster_id, person_id FROM cluster_person").fetchall())
+
+
+def test_first_run_creates_fresh_ids_above_the_highest_issued() -> None:
+    con = _con_with({"record_clusters": _records([("r1", "a"), ("r2", "a"), ("r3", "b")]),
+                     "prev_map": _previous([])})
+    events = assign_person_ids(con, highest_issued_id=100)
+    assert sorted(_ids(con).values()) == [101, 102]
+    assert events == {"created": 2}
+
+
+def test_merge_keeps_the_larger_id_and_records_the_other() -> None:
+    # Person 7 (r1, r2) and person 9 (r3) are now one cluster: 7 holds more records.
+    con = _con_with({
+        "record_clusters": _records([("r1", "a"), ("r2", "a"), ("r3", "a"), ("r4", "b")]),
+        "prev_map": _previous([("r1", 7), ("r2", 7), ("r3", 9), ("r4", 12)]),
+    })
+    events = assign_person_ids(con, highest_issued_id=12)
+    assert _ids(con) == {"a": 7, "b": 12}
+    assert events == {"merged": 1}
+    row = con.sql("SELECT person_id, related_person_id, n_records FROM id_events").fetchall()
+    assert row == [(7, 9, 1)]
+
+
+def test_split_gives_the_smaller_part_a_new_id() -> None:
+    # Person 7 (r1, r2, r3) splits into {r1, r2} and {r3}.
+    con = _con_with({"record_clusters": _records([("r1", "a"), ("r2", "a"), ("r3", "b")]),
+                     "prev_map": _previous([("r1", 7), ("r2", 7), ("r3", 7)])})
+    events = assign_person_ids(con, highest_issued_id=20)
+    assert _ids(con) == {"a": 7, "b": 21}
+    assert events == {"split": 1}
+    row = con.sql("SELECT person_id, related_person_id, n_records FROM id_events").fetchall()
+    assert row == [(21, 7, 1)]
+
+
+def test_person_whose_records_vanished_is_retired() -> None:
+    con = _con_with({"record_clusters": _records([("r1", "a")]),
+                     "prev_map": _previous([("r1", 3), ("r9", 4)])})
+    events = assign_person_ids(con, highest_issued_id=4)
+    assert _ids(con) == {"a": 3}
+    assert events == {"retired": 1}
+
+
+def test_evaluation_counts_pairs_and_bcubed() -> None:
+    # Truth: {1,2,3} {4}. Predicted: {1,2} {3,4}.
+    con = duckdb.connect()
+    truth = ("SELECT 's' AS source, * FROM (VALUES ('1', 1), ('2', 1), ('3', 1), ('4', 2)) "
+             "AS t(record_id, person_id)")
+    predicted = ("SELECT 's' AS source, * FROM (VALUES ('1', 10), ('2', 10), ('3', 11), "
+                 "('4', 11)) AS t(record_id, person_id)")
+    accuracy = evaluate(con, predicted, truth)
+    # True pairs: 12 13 23; predicted: 12 34; right: 12.
+    assert accuracy.pairwise_precision == pytest.approx(1 / 2)
+    assert accuracy.pairwise_recall == pytest.approx(1 / 3)
+    # B-cubed precision per record: 1, 1, 1/2, 1/2; recall: 2/3, 2/3, 1/3, 1.
+    assert accuracy.bcubed_precision == pytest.approx(3 / 4)
+    assert accuracy.bcubed_recall == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
+    assert accuracy.person_count_error == 0
