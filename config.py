@@ -62,6 +62,8 @@ class IngestConfig:
     csv_block_bytes: int = 64 * 1024 * 1024
     #: Rows per batch read from a Parquet delivery.
     parquet_batch_rows: int = 500_000
+    #: Batches read ahead, and batches written behind, while one is being cleaned.
+    overlap_batches: int = 2
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class EstimateConfig:
     #: Ridge penalty of the provisional logistic model.
     provisional_ridge: float = 1.0
     #: Time blocks used to estimate the provisional model's error on totals.
-    provisional_cv_folds: int = 3
+    provisional_cv_folds: int = 4
     #: Training rows (crossing x lag) kept, a seeded random sample when there are more.
     provisional_max_training_rows: int = 20_000
     provisional_seed: int = 7
@@ -164,7 +166,9 @@ class SynthConfig:
     emigrant_never_deregisters: float = 0.60
     #: Share of persons whose stays sit at the residence rule's edges.
     edge_case_share: float = 0.03
-    #: Identifier noise, per record, by source.
+    #: Identifier noise: the share of records hit by each kind, in every source (times
+    #: noise_scale and the source's own scale below). Missing document numbers apply to
+    #: the register and permits only: a crossing always shows its document.
     noise_typo: float = 0.02
     noise_transliteration: float = 0.10
     noise_name_swap: float = 0.01
@@ -177,6 +181,10 @@ class SynthConfig:
     crossing_not_recorded: float = 0.005
     #: Multiplies every noise rate above (0 turns all noise off).
     noise_scale: float = 1.0
+    #: Per-source multipliers of the identifier-noise rates.
+    noise_scale_border_crossings: float = 1.0
+    noise_scale_population_register: float = 1.0
+    noise_scale_permits: float = 1.0
     #: The residence rule the truth's migration events follow (same default as estimate).
     rule: ResidenceRule = field(default_factory=ResidenceRule)
     #: Days the true histories run beyond the data end, on top of the rule's window, so

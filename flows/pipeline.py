@@ -7,7 +7,6 @@ they read is unchanged, so the restarted run ends with the same tables as a run 
 never interrupted.
 """
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +15,6 @@ from pathlib import Path
 import duckdb
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
-from regmig.config import Config, ResidenceRule, load_config
 from regmig.errors import RegmigError
 from regmig.flows.run_records import (
     RunRecord,
@@ -24,6 +22,7 @@ from regmig.flows.run_records import (
     new_run_id,
     recorded_run,
 )
+from regmig.flows.run_settings import build_config
 from regmig.flows.stage_flows import (
     StageOutcome,
     estimate_flow,
@@ -47,40 +46,6 @@ class PipelineResult:
     @property
     def paths(self) -> RunPaths:
         return RunPaths(self.out_dir)
-
-
-def build_config(
-    config_file: Path | None = None,
-    threshold_days: int | None = None,
-    window_days: int | None = None,
-    disclosure_threshold: int | None = None,
-    pseudonym_key_file: Path | None = None,
-) -> Config:
-    """The run's configuration: defaults, the config file, then command-line overrides."""
-    config = load_config(config_file)
-    if pseudonym_key_file is not None:
-        config = dataclasses.replace(
-            config,
-            ingest=dataclasses.replace(config.ingest, pseudonym_key_file=Path(pseudonym_key_file)),
-        )
-    if threshold_days is not None or window_days is not None:
-        rule = config.estimate.rule
-        config = config.with_rule(ResidenceRule(
-            threshold_days if threshold_days is not None else rule.threshold_days,
-            window_days if window_days is not None else rule.window_days,
-        ))
-    if disclosure_threshold is not None:
-        config = dataclasses.replace(
-            config,
-            disclosure=dataclasses.replace(config.disclosure, threshold=disclosure_threshold),
-        )
-    rule = config.estimate.rule
-    if not 0 < rule.threshold_days <= rule.window_days:
-        raise RegmigError(
-            f"residence rule: V={rule.threshold_days} days must be between 1 and "
-            f"W={rule.window_days} days"
-        )
-    return config
 
 
 def say(message: str) -> None:

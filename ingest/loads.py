@@ -27,7 +27,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
 from regmig.errors import RegmigError
 from regmig.schemas.tables.raw import SOURCE_TABLES
 

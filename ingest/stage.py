@@ -18,6 +18,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,11 +27,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-
 from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.flows.run_records import file_sha256, record_quality
-from regmig.ingest import loads, readers, separation, validation
+from regmig.ingest import loads, overlap, readers, separation, validation
 from regmig.ingest.cleaning import normalise_text
 from regmig.ingest.pseudonyms import Pseudonymiser, load_key
 from regmig.schemas.classifications import SOURCES
@@ -222,17 +222,26 @@ class _Databases:
         warehouse, identifiers = self.warehouse, self.identifiers
         load_id = loads.next_load_id(warehouse)
         prior = loads.load_in_force(warehouse, source, result.period)
-        seen = loads.record_ids_in_force(warehouse, source, prior.load_id if prior else None)
+        seen = validation.SeenRecords(
+            loads.record_ids_in_force(warehouse, source, prior.load_id if prior else None)
+        )
         timings: dict[str, float] = defaultdict(float)
         identifiers_committed = False
+        depth = self.config.ingest.overlap_batches
         warehouse.execute("BEGIN TRANSACTION")
         identifiers.execute("BEGIN TRANSACTION")
+        writer = overlap.BackgroundWriter(depth)
         try:
             clock = time.perf_counter()
-            for batch in readers.read_batches(delivery, self.config.ingest):
-                timings["read"] += time.perf_counter() - clock
-                seen = self._load_batch(batch, delivery, load_id, seen, result, timings)
-                clock = time.perf_counter()
+            batches = readers.read_batches(delivery, self.config.ingest)
+            with contextlib.closing(overlap.prefetched(batches, depth)) as prefetched:
+                for batch in prefetched:
+                    timings["read_wait"] += time.perf_counter() - clock
+                    self._load_batch(batch, delivery, load_id, seen, result, timings, writer)
+                    clock = time.perf_counter()
+            clock = time.perf_counter()
+            writer.finish()
+            timings["write_wait"] += time.perf_counter() - clock
             if prior is not None:
                 loads.supersede(warehouse, source, prior.load_id, load_id)
                 result.superseded_load_id = prior.load_id
@@ -243,6 +252,8 @@ class _Databases:
             warehouse.execute("COMMIT")
             timings["commit"] += time.perf_counter() - clock
         except BaseException:
+            with contextlib.suppress(BaseException):
+                writer.finish()  # no write may run while the transactions roll back
             warehouse.execute("ROLLBACK")
             if not identifiers_committed:
                 identifiers.execute("ROLLBACK")
@@ -259,18 +270,18 @@ class _Databases:
         batch: readers.RawBatch,
         delivery: readers.Delivery,
         load_id: int,
-        seen: pl.DataFrame,
+        seen: validation.SeenRecords,
         result: LoadResult,
         timings: dict[str, float],
-    ) -> pl.DataFrame:
+        writer: overlap.BackgroundWriter,
+    ) -> None:
         source = delivery.source
         clock = time.perf_counter()
         delivered = batch.frame
         normalised = normalise_text(delivered, list(columns(source)))
-        duplicates, seen = validation.uniqueness_failures(normalised, seen)
         failures = pl.concat([
             validation.model_failures(normalised, source),
-            duplicates,
+            seen.failures(normalised),
             validation.structure_failures(batch.malformed),
         ])
         rejected_numbers = failures[readers.ROW_NUMBER].unique()
@@ -288,17 +299,18 @@ class _Databases:
         )
         timings["clean_and_pseudonymise"] += time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        _insert(self.identifiers, RECORDS.qualified, ident_rows)
-        _insert(self.identifiers, QUARANTINE.qualified, quarantine)
-        _insert(self.warehouse, SOURCE_TABLES[source].qualified, raw_rows)
-        _insert(self.warehouse, REJECTED.qualified, rejected)
-        timings["write"] += time.perf_counter() - clock
+        def write() -> None:
+            clock = time.perf_counter()
+            _insert(self.identifiers, RECORDS.qualified, ident_rows)
+            _insert(self.identifiers, QUARANTINE.qualified, quarantine)
+            _insert(self.warehouse, SOURCE_TABLES[source].qualified, raw_rows)
+            _insert(self.warehouse, REJECTED.qualified, rejected)
+            timings["write"] += time.perf_counter() - clock
 
+        writer.submit(write)
         result.rows_read += delivered.height + batch.malformed.height
         result.rows_loaded += valid.height
         result.rows_rejected += rejected_numbers.len()
-        return seen
 
     def _record_load(
         self, delivery: readers.Delivery, load_id: int, result: LoadResult, run_id: str

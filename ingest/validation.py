@@ -14,10 +14,10 @@ Checks besides the model (schemas/deliveries.py):
 
 from __future__ import annotations
 
-import polars as pl
+import numpy as np
 import pandera.errors
 import pandera.polars as pa
-
+import polars as pl
 from regmig.ingest.readers import ROW_NUMBER
 from regmig.schemas.deliveries import IDENTIFYING_COLUMNS, MODELS, columns
 
@@ -61,36 +61,58 @@ def model_failures(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     })
 
 
-def uniqueness_failures(
-    frame: pl.DataFrame, seen: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows whose record_id is not the first of its value (in this file, or among the
-    other loads in force), and `seen` extended with this batch's first occurrences."""
-    batch = frame.select("record_id", ROW_NUMBER).filter(pl.col("record_id").is_not_null())
-    earlier = batch.join(seen, on="record_id", how="inner")
-    first_here = batch.filter(pl.col("record_id").is_first_distinct())
-    later_here = batch.filter(~pl.col("record_id").is_first_distinct()).join(
-        first_here.rename({ROW_NUMBER: "first_row"}), on="record_id"
-    ).with_columns(pl.lit(None, dtype=pl.Int64).alias("load_id"))
-    duplicates = pl.concat([
-        earlier.select("record_id", ROW_NUMBER, "first_row", "load_id"),
-        later_here.select("record_id", ROW_NUMBER, "first_row", "load_id"),
-    ]).unique(subset=[ROW_NUMBER], keep="first")
-    failures = duplicates.select(
-        pl.col(ROW_NUMBER),
-        pl.lit("record_id").alias("column_name"),
-        pl.lit("unique").alias("check_name"),
-        pl.col("record_id").alias("value"),
-        pl.when(pl.col("load_id").is_not_null())
-        .then(pl.format("already loaded by load {}", pl.col("load_id")))
-        .otherwise(pl.format("already in row {} of this file", pl.col("first_row")))
-        .alias("detail"),
-    )
-    new_seen = first_here.join(seen, on="record_id", how="anti").select(
-        "record_id", pl.col(ROW_NUMBER).alias("first_row"),
-        pl.lit(None, dtype=pl.Int64).alias("load_id"),
-    )
-    return failures, pl.concat([seen, new_seen])
+class SeenRecords:
+    """Record ids already taken: by loads in force, or by earlier rows of this file.
+
+    Membership is first tested on sorted 64-bit hashes (numpy binary search, no hash table
+    rebuilt per batch); the few hits are then confirmed on the ids themselves, so a hash
+    collision never rejects a row."""
+
+    def __init__(self, in_force: pl.DataFrame) -> None:
+        self._chunks = [in_force.select(SEEN_SCHEMA.keys()).cast(SEEN_SCHEMA)]
+        self._hashes = np.sort(_hashes(in_force["record_id"]))
+
+    def failures(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Failures of the check "unique" for this batch; remembers its first ids."""
+        batch = frame.select("record_id", ROW_NUMBER).filter(pl.col("record_id").is_not_null())
+        hashes = _hashes(batch["record_id"])
+        position = np.searchsorted(self._hashes, hashes).clip(max=max(len(self._hashes) - 1, 0))
+        maybe_seen = (self._hashes[position] == hashes) if len(self._hashes) else \
+            np.zeros(len(hashes), dtype=bool)
+        candidates = batch.filter(pl.Series(maybe_seen))
+        taken = pl.concat(self._chunks) if candidates.height else self._chunks[0].clear()
+        earlier = candidates.join(taken, on="record_id", how="inner")
+        first_here = batch.filter(pl.col("record_id").is_first_distinct())
+        later_here = batch.filter(~pl.col("record_id").is_first_distinct()).join(
+            first_here.rename({ROW_NUMBER: "first_row"}), on="record_id"
+        ).with_columns(pl.lit(None, dtype=pl.Int64).alias("load_id"))
+        duplicates = pl.concat([
+            earlier.select("record_id", ROW_NUMBER, "first_row", "load_id"),
+            later_here.select("record_id", ROW_NUMBER, "first_row", "load_id"),
+        ]).unique(subset=[ROW_NUMBER], keep="first")
+
+        new = first_here.join(earlier, on="record_id", how="anti")
+        self._chunks.append(new.select(
+            "record_id", pl.col(ROW_NUMBER).alias("first_row"),
+            pl.lit(None, dtype=pl.Int64).alias("load_id"),
+        ))
+        # Merging two sorted runs: numpy's stable sort (timsort) does it in linear time.
+        self._hashes = np.sort(np.concatenate([self._hashes, _hashes(new["record_id"])]),
+                               kind="stable")
+        return duplicates.select(
+            pl.col(ROW_NUMBER),
+            pl.lit("record_id").alias("column_name"),
+            pl.lit("unique").alias("check_name"),
+            pl.col("record_id").alias("value"),
+            pl.when(pl.col("load_id").is_not_null())
+            .then(pl.format("already loaded by load {}", pl.col("load_id")))
+            .otherwise(pl.format("already in row {} of this file", pl.col("first_row")))
+            .alias("detail"),
+        )
+
+
+def _hashes(ids: pl.Series) -> np.ndarray:
+    return ids.hash(seed=0).to_numpy()
 
 
 def structure_failures(malformed: pl.DataFrame) -> pl.DataFrame:

@@ -50,6 +50,7 @@ def build_profiles(work: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Build `link_records` and `profiles` in `work`; return counts per source."""
     work.execute(NAME_KEY_MACROS)
     work.execute(_LINK_RECORDS_SQL)
+    work.execute(_PROFILE_VALUES_SQL)
     work.execute(_PROFILES_SQL)
     rows = work.sql(
         "SELECT source, count(*) AS records, count(DISTINCT profile_id) AS profiles "
@@ -98,8 +99,8 @@ _MODAL_LIST = ", ".join(MODAL_ATTRIBUTES)
 
 # Per attribute the most frequent non-empty value (ties: the smallest), so a profile is
 # the same however DuckDB schedules its threads.
-_PROFILES_SQL = f"""
-CREATE OR REPLACE TABLE profiles AS
+_PROFILE_VALUES_SQL = f"""
+CREATE OR REPLACE TABLE profile_values AS
 WITH variants AS (   -- identical records of a profile once, counted: most crossings repeat
     SELECT profile_id,
            CASE WHEN given_name IS NOT NULL OR surname IS NOT NULL THEN
@@ -115,22 +116,36 @@ WITH variants AS (   -- identical records of a profile once, counted: most cross
 ), modal AS (
     SELECT profile_id, attribute, first(value ORDER BY n DESC, value) AS value
     FROM value_counts GROUP BY ALL
-), wide AS (
-    PIVOT modal ON attribute IN ({", ".join(f"'{a}'" for a in MODAL_ATTRIBUTES)})
-    USING first(value) GROUP BY profile_id
-), per_profile AS (
+)
+SELECT profile_id,
+       {", ".join(f"first(value) FILTER (WHERE attribute = '{a}') AS {a}"
+                  for a in MODAL_ATTRIBUTES)}
+FROM modal GROUP BY profile_id
+"""
+
+_PROFILES_SQL = f"""
+CREATE OR REPLACE TABLE profiles AS
+WITH per_profile AS (
     SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
            min(document_key) AS document_key, min(person_key) AS person_key,
            min(record_date) AS first_date, max(record_date) AS last_date
     FROM link_records GROUP BY profile_id
+), named AS (
+    SELECT p.*, v.date_of_birth AS dob, v.sex, v.citizenship, v.country_of_birth,
+           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
+           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 2), '') AS surname
+    FROM per_profile AS p LEFT JOIN profile_values AS v USING (profile_id)
+), sound_keys AS (   -- the key is costly per call: once per distinct name, not per profile
+    SELECT name, name_key(name) AS name_key
+    FROM (SELECT given_name AS name FROM named UNION SELECT surname FROM named)
+    WHERE name IS NOT NULL
 )
-SELECT p.profile_id AS unique_id, p.source, p.n_records,
-       nullif(split_part(w.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
-       nullif(split_part(w.full_name, '{NAME_SEPARATOR}', 2), '') AS surname,
-       name_key(given_name) AS given_key, name_key(surname) AS surname_key,
-       CAST(w.date_of_birth AS DATE) AS date_of_birth,
-       w.date_of_birth AS dob, year(CAST(w.date_of_birth AS DATE)) AS birth_year,
-       w.sex, w.citizenship, w.country_of_birth, p.document_key, p.person_key,
-       p.first_date, p.last_date
-FROM per_profile AS p LEFT JOIN wide AS w USING (profile_id)
+SELECT n.profile_id AS unique_id, n.source, n.n_records, n.given_name, n.surname,
+       g.name_key AS given_key, s.name_key AS surname_key,
+       CAST(n.dob AS DATE) AS date_of_birth, n.dob, year(CAST(n.dob AS DATE)) AS birth_year,
+       n.sex, n.citizenship, n.country_of_birth, n.document_key, n.person_key,
+       n.first_date, n.last_date
+FROM named AS n
+LEFT JOIN sound_keys AS g ON g.name = n.given_name
+LEFT JOIN sound_keys AS s ON s.name = n.surname
 """

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from regmig.config import Config
+from regmig.errors import RegmigError
 from regmig.flows.run_records import record_quality
 from regmig.linkage.working_db import SOURCES
 from regmig.schemas.warehouse import RunPaths, open_warehouse
@@ -144,12 +145,20 @@ def _link(
         with timer.phase("profiles"):
             summary.row_counts.update(profile_building.build_profiles(work))
         summary.row_counts["profiles"] = work.sql("SELECT count(*) FROM profiles").fetchall()[0][0]
+        if summary.row_counts["profiles"] == 0:
+            raise RegmigError(f"{paths.warehouse}: no loaded records to link; run "
+                              "`regmig ingest` first")
         db_api = DuckDBAPI(work)
         profiles_df = db_api.register("profiles", dataset_display_name="profiles")
 
         with timer.phase("blocking"):
             choices = blocking.choose_blocking_rules(profiles_df, settings)
         kept_rules = [c.rule for c in choices if c.kept]
+        if not kept_rules:  # Splink would compare every pair with every other
+            raise RegmigError(
+                f"[linkage] comparison_budget = {settings.comparison_budget:,} admits no "
+                f"blocking rule (the narrowest needs {choices[0].marginal_comparisons:,})"
+            )
         summary.blocking_rules = [c.name for c in choices if c.kept]
         summary.comparisons = max((c.cumulative_comparisons for c in choices), default=0)
 

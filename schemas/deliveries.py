@@ -18,10 +18,9 @@ Validation depth: models are applied to eager DataFrames, so values are always c
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 from pandera.api.polars.types import PolarsData
-
 from regmig.schemas import classifications as cls_
 
 #: ISO 8601 calendar date, optionally followed by a time of day (seconds and fraction

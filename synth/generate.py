@@ -4,6 +4,7 @@ ground truth in `truth/`."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -70,7 +71,7 @@ class Built:
     rule: RuleResult
     deliveries: dict[str, Delivered]
     truth: dict[str, pl.DataFrame]
-    rates: NoiseRates
+    rates: dict[str, NoiseRates]  # by source
     timings: dict[str, float]
 
 
@@ -83,6 +84,12 @@ def check_config(config: SynthConfig, country: str) -> None:
         raise RegmigError(f"--start {config.start_year} is not a plausible year")
     if config.noise_scale < 0:
         raise RegmigError(f"--noise-scale must be 0 or more, got {config.noise_scale}")
+    for name in ("edge_case_share", "emigrant_never_deregisters"):
+        if not 0 <= getattr(config, name) <= 1:
+            raise RegmigError(f"synth.{name} must be between 0 and 1")
+    if sum(persona_counts(config.persons, config.edge_case_share).values()) != config.persons \
+            or min(persona_counts(config.persons, config.edge_case_share).values()) < 0:
+        raise RegmigError(f"--persons {config.persons} is too few for the persona mix")
     if pycountry.countries.get(alpha_3=country) is None:
         raise RegmigError(f"{country!r} is not an ISO 3166-1 alpha-3 country code")
 
@@ -170,7 +177,7 @@ def build(config: SynthConfig, country: str = "ARM",
     codes = countries.codes
     home = countries.home
     names = build_name_table()
-    rates = NoiseRates.from_config(config)
+    rates = {source: NoiseRates.from_config(config, source) for source in SOURCES}
 
     pop = draw_population(streams["population"], config.persons, config.edge_case_share, span,
                           countries, names)
@@ -195,16 +202,18 @@ def build(config: SynthConfig, country: str = "ARM",
         deliveries[source] = delivered
 
     border, crossing_truth = crossing_records(
-        streams["crossing_records"], crossings, pop, events, docs, span, codes, names, rates,
-        home, emit=None if writer is None else partial(writer.delivery, "border_crossings"))
+        streams["crossing_records"], crossings, pop, events, docs, span, codes, names,
+        rates["border_crossings"], home,
+        emit=None if writer is None else partial(writer.delivery, "border_crossings"))
     if writer is not None:
         border.clean = None  # only tests measuring noise need the true details per record
     deliveries["border_crossings"] = border
     del border
     deliver("population_register", register_records(
-        streams["register_records"], spells, pop, docs, span, codes, names, rates, country))
+        streams["register_records"], spells, pop, docs, span, codes, names,
+        rates["population_register"], country))
     deliver("permits", permit_records(streams["permit_records"], apps, pop, docs, codes,
-                                      names, rates))
+                                      names, rates["permits"]))
     lap("records")
     result = truth_tables.classify(crossings, pop, span, rule.threshold_days,
                                    rule.window_days)
@@ -232,7 +241,8 @@ def _truth(span: Span, codes: tuple[str, ...], home: int, pop: Population,
            crossing_truth: pl.DataFrame) -> Iterator[tuple[str, pl.DataFrame]]:
     """The truth tables, one at a time (so a writer can drop each after writing it)."""
     yield "record_person", pl.concat([
-        pl.DataFrame({"source": pl.Series([source] * d.frame.height, dtype=pl.String),
+        pl.DataFrame({"source": pl.repeat(source, d.frame.height, dtype=pl.String,
+                                          eager=True),
                       "record_id": d.frame["record_id"],
                       "person_id": (d.person + 1).astype(np.int64)})
         for source, d in deliveries.items()
@@ -257,14 +267,15 @@ def _truth(span: Span, codes: tuple[str, ...], home: int, pop: Population,
 def parameters(built: Built) -> dict:
     config = built.config
     return {
-        "synth_config": _jsonable(dataclasses.asdict(config)),
+        "synth_config": dataclasses.asdict(config),
         "country": built.country,
         "data_start": to_date(built.span.start).isoformat(),
         "data_end": to_date(built.span.end).isoformat(),
         "history_horizon": to_date(built.span.horizon).isoformat(),
         "rule": {"threshold_days": config.rule.threshold_days,
                  "window_days": config.rule.window_days},
-        "noise_rates_applied": built.rates.as_dict(),
+        "noise_rates_applied": {source: rates.as_dict()
+                                for source, rates in built.rates.items()},
         "persona_counts": persona_counts(config.persons, config.edge_case_share),
         "land_neighbours": sorted(LAND_NEIGHBOURS),
         "definitions": {
@@ -281,14 +292,6 @@ def parameters(built: Built) -> dict:
     }
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def generate(config: SynthConfig, out_dir: Path, file_format: str = "csv",
              country: str = "ARM") -> SynthSummary:
     """Simulate `config.persons` persons and write the three deliveries and `truth/`."""
@@ -298,4 +301,6 @@ def generate(config: SynthConfig, out_dir: Path, file_format: str = "csv",
         built = build(config, country, writer)
     finally:
         writer.close()
-    return SynthSummary(writer.rows, dict(built.timings), {}, Path(out_dir))
+    config_json = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    hashes = {"synth_config": hashlib.sha256(config_json.encode()).hexdigest()}
+    return SynthSummary(writer.rows, dict(built.timings), hashes, Path(out_dir))

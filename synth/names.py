@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 _SLAVIC_FEMININE = (("ov", "ova"), ("ev", "eva"), ("in", "ina"), ("yn", "yna"), ("iy", "aya"),
                     ("kiy", "kaya"), ("ski", "ska"))
@@ -232,32 +233,37 @@ def build_name_table() -> NameTable:
                      pool_ids)
 
 
-_KEYBOARD_NEIGHBOURS = {
-    "a": "sqz", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
-    "i": "uo", "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o",
-    "q": "w", "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc",
-    "y": "tu", "z": "x",
+#: The key next to each letter (a slipped finger), Latin and Cyrillic keyboards.
+KEYBOARD_NEIGHBOUR: dict[str, str] = {
+    **dict(zip("abcdefghijklmnopqrstuvwxyz", "sxvfrghjokljnbpoweaiyctzus", strict=True)),
+    **dict(zip("абвгдежзийклмнопрстуфхцчшщъыьэюя", "вьаншлэщцуиодиьртыкмгавгщзхвмжбю",
+               strict=True)),
 }
 
 
-def typo(name: str, u: float, v: float) -> str:
-    """One keyboard slip in `name` (substitution, deletion, doubling or transposition),
-    chosen by two uniforms so the result is reproducible."""
-    if len(name) < 3:
-        return name + name[-1:]
-    kind = int(u * 4)
-    pos = 1 + int(v * (len(name) - 2))  # keep the first letter: clerks rarely miss it
-    ch = name[pos]
-    if kind == 0:
-        near = _KEYBOARD_NEIGHBOURS.get(ch.lower(), "e")
-        new = near[int(v * 1000) % len(near)]
-        if new == ch:
-            new = "a" if ch != "a" else "e"
-        return name[:pos] + new + name[pos + 1:]
-    if kind == 1:
-        return name[:pos] + name[pos + 1:]
-    if kind == 2:
-        return name[:pos] + ch + name[pos:]
-    if pos + 1 < len(name) and name[pos + 1] != ch:
-        return name[:pos] + name[pos + 1] + ch + name[pos + 2:]
-    return name[:pos] + name[pos + 1:]
+def with_typos(names: pl.Series, u: np.ndarray, v: np.ndarray) -> pl.Series:
+    """One keyboard slip in each name, vectorised: a neighbouring key, a dropped or
+    doubled letter, or two letters swapped, chosen by the uniforms `u` (kind) and `v`
+    (position; never the first letter, which clerks rarely get wrong)."""
+    kind = pl.Series((u * 4).astype(np.int64))
+    frame = pl.DataFrame({"name": names, "kind": kind, "v": v})
+    length = pl.col("name").str.len_chars()
+    pos = (1 + (pl.col("v") * (length - 2).clip(lower_bound=0)).floor()).cast(pl.Int64)
+    pos = pl.min_horizontal(pos, (length - 1).clip(lower_bound=0))
+    head = pl.col("name").str.slice(0, pos)
+    ch = pl.col("name").str.slice(pos, 1)
+    nxt = pl.col("name").str.slice(pos + 1, 1)
+    neighbour = ch.str.to_lowercase().replace_strict(KEYBOARD_NEIGHBOUR, default=None)
+    substitute = pl.coalesce(neighbour, pl.when(ch == "e").then(pl.lit("a"))
+                             .otherwise(pl.lit("e")))
+    dropped = head + pl.col("name").str.slice(pos + 1)
+    doubled = head + ch + pl.col("name").str.slice(pos)
+    swapped = head + nxt + ch + pl.col("name").str.slice(pos + 2)
+    slip = (pl.when(pl.col("kind") == 0).then(head + substitute + pl.col("name").str.slice(
+        pos + 1))
+        .when(pl.col("kind") == 2).then(doubled)
+        .when((pl.col("kind") == 3) & (nxt != "") & (nxt != ch)).then(swapped)
+        .otherwise(dropped))
+    # a one-letter name only ever gets a doubled letter
+    return frame.select(pl.when(length < 2).then(pl.col("name") + pl.col("name"))
+                        .otherwise(slip).alias(names.name)).to_series()

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 from regmig.config import SynthConfig
 from regmig.synth.labels import flag_labels, labels
-from regmig.synth.names import NameTable, typo
+from regmig.synth.names import NameTable, with_typos
 from regmig.synth.timeline import NO_DAY
 
 #: Share of transliterated records written in Cyrillic (the others in other Latin spellings).
@@ -37,10 +37,14 @@ class NoiseRates:
     crossing_not_recorded: float
 
     @classmethod
-    def from_config(cls, config: SynthConfig) -> NoiseRates:
+    def from_config(cls, config: SynthConfig, source: str | None = None) -> NoiseRates:
+        """The rates of one source (None: before any per-source scale)."""
+        scale = config.noise_scale * (
+            1.0 if source is None else getattr(config, f"noise_scale_{source}"))
+
         def scaled(name: str) -> float:
             raw = getattr(config, name if name == "crossing_not_recorded" else f"noise_{name}")
-            return float(min(1.0, max(0.0, raw * config.noise_scale)))
+            return float(min(1.0, max(0.0, raw * scale)))
 
         return cls(**{name: scaled(name) for name in NOISE_FIELDS})
 
@@ -79,9 +83,7 @@ def write_identity(rng: np.random.Generator, ident: Identity, rates: NoiseRates,
     u, v = rng.random(len(typo_idx)), rng.random(len(typo_idx))
     for target, sel in ((surname, in_surname), (given, ~in_surname)):
         idx = typo_idx[sel]
-        old = target.gather(idx).to_list()
-        new = [typo(name, a, b) for name, a, b in zip(old, u[sel], v[sel], strict=True)]
-        target.scatter(idx, pl.Series(new, dtype=pl.String))
+        target.scatter(idx, with_typos(target.gather(idx), u[sel], v[sel]))
     swap = flags["name_swap"]
     given, surname = _choose(swap, surname, given), _choose(swap, given, surname)
 

@@ -112,7 +112,7 @@ def corruption(draw, clean: bytes) -> bytes:
 def test_corrupted_delivery_is_loaded_or_quarantined_row_by_row(
     source, clean_files, empty_run, tmp_path_factory
 ):
-    @settings(max_examples=80, deadline=None,
+    @settings(max_examples=10, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(data=st.data())

@@ -238,3 +238,17 @@ def test_accuracy_on_a_second_delivery_with_the_stored_model(
     assert accuracy.pairwise_recall >= 0.99, accuracy
     assert accuracy.bcubed_f1 >= 0.99, accuracy
     assert abs(accuracy.person_count_error) <= 0.005, accuracy
+
+
+def test_a_budget_too_small_for_any_rule_is_refused(linked_run: RunPaths, tmp_path: Path):
+    copy = RunPaths(tmp_path / "run")
+    shutil.copytree(linked_run.out, copy.out)
+    config = Config()
+    config = dataclasses.replace(
+        config, linkage=dataclasses.replace(config.linkage, comparison_budget=1))
+    with pytest.raises(RegmigError, match="comparison_budget"):
+        link(copy, config, "test-small-budget")
+    con = duckdb.connect(str(copy.warehouse), read_only=True)
+    unchanged = con.sql("SELECT count(*) FROM core.person_map WHERE run_id = 'test-small-budget'")
+    assert unchanged.fetchall()[0][0] == 0
+    con.close()

@@ -177,7 +177,7 @@ def _within(hits: int, n: int, rate: float) -> bool:
 
 @pytest.mark.parametrize("source", ["border_crossings", "population_register", "permits"])
 def test_noise_rates_come_out_as_configured(built: Built, source: str):
-    rates = built.rates
+    rates = built.rates[source]
     d = built.deliveries[source]
     frame, clean = d.frame, d.clean
     n = frame.height
@@ -233,12 +233,22 @@ def built_names():
 def test_unrecorded_crossings_come_out_as_configured(built: Built):
     crossings = built.truth["crossings"]
     missed = int((~crossings["recorded"]).sum())
-    assert _within(missed, crossings.height, built.rates.crossing_not_recorded)
+    assert _within(missed, crossings.height,
+                   built.rates["border_crossings"].crossing_not_recorded)
 
 
 def test_noise_scale_zero_turns_every_noise_off():
     quiet = build(SynthConfig(persons=400, seed=2, noise_scale=0.0))
-    assert all(rate == 0 for rate in quiet.rates.as_dict().values())
+    assert all(rate == 0 for rates in quiet.rates.values() for rate in rates.as_dict().values())
     for delivered in quiet.deliveries.values():
         assert not any(flag.any() for flag in delivered.flags.values())
     assert quiet.truth["crossings"]["recorded"].all()
+
+
+def test_each_source_has_its_own_noise_scale():
+    config = SynthConfig(persons=600, seed=4, noise_scale_permits=0.0,
+                         noise_scale_population_register=3.0)
+    mixed = build(config)
+    assert not any(flag.any() for flag in mixed.deliveries["permits"].flags.values())
+    assert mixed.rates["population_register"].transliteration == pytest.approx(0.3)
+    assert mixed.deliveries["border_crossings"].flags["transliteration"].any()

@@ -19,9 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.flows import prefect_setup
+    from regmig.flows.run_settings import build_config
     from regmig.flows.sample_data import sample_dir
 
     sample = sample_dir()
+    build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold)
     prefect_setup.prepare(quiet=not args.verbose)
     from regmig.flows.demo_summary import summary_lines
     from regmig.flows.pipeline import pipeline_flow

@@ -46,14 +46,15 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from regmig.errors import RegmigError
     from regmig.flows import prefect_setup
+    from regmig.flows.run_settings import build_config
 
     if not args.input.is_dir():
         raise RegmigError(f"{args.input}: delivery folder not found")
-    prefect_setup.prepare(quiet=not args.verbose)
-    from regmig.flows.pipeline import build_config, pipeline_flow
-
     # Settings are checked before Prefect starts, so a typo fails in a second.
     build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold)
+    prefect_setup.prepare(quiet=not args.verbose)
+    from regmig.flows.pipeline import pipeline_flow
+
     result = pipeline_flow(input_dir=args.input, out_dir=args.out, **pipeline_arguments(args))
     print(f"release: {result.paths.release}")
     return 0

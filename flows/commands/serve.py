@@ -21,11 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.flows import prefect_setup
-
-    prefect_setup.prepare()
-    from regmig.flows.deployment import serve_monthly
-    from regmig.flows.pipeline import build_config
+    from regmig.flows.run_settings import build_config
 
     build_config(args.config)
+    prefect_setup.prepare()
+    from regmig.flows.deployment import serve_monthly
+
     serve_monthly(args.input, args.out, args.config, args.cron, args.timezone)
     return 0

@@ -1,0 +1,99 @@
+"""Provisional estimates: the model, the totals with their interval, and the backtest
+(revision table) on a synthetic population linked by its truth.
+
+The accuracy targets (first estimate within 3% of final, 95% intervals covering the final
+figure in at least 90% of backtests) are measured at scale by
+bench/bench_residence_rule.py --provisional; here a small population checks that the
+machinery does what it says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from fixtures.estimate import truth_linked_inputs
+from regmig.config import Config, SynthConfig
+from regmig.estimators import backtest, provisional
+from regmig.estimators.inputs import truncate
+from regmig.estimators.rule_run import period_totals, run_rule
+from regmig.synth.generate import generate
+
+
+@pytest.fixture(scope="module")
+def long_inputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth_long")
+    generate(SynthConfig(persons=4000, seed=21, start_year=2018, end_year=2024), out)
+    return truth_linked_inputs(out)
+
+
+@pytest.fixture(scope="module")
+def full_run(long_inputs):
+    config = Config()
+    return run_rule(long_inputs, config.estimate, config.estimate.rule, config.country)
+
+
+def test_open_crossings_get_probabilities_resolved_ones_certainties(full_run) -> None:
+    history = full_run.history
+    resolved = history.filter("resolved")
+    assert (resolved["probability_ltm"] == resolved["is_long_term_migration"].cast(
+        pl.Float64)).all()
+    open_migrating = history.filter(~pl.col("resolved") & pl.col("migrating")
+                                    & (pl.col("decision_date") > full_run.data_end))
+    p = open_migrating["probability_ltm"]
+    assert p.is_between(0, 1).all() and p.n_unique() > 10
+    assert full_run.model is not None and full_run.model.model_error >= 0
+
+
+def test_probabilities_discriminate(long_inputs, full_run) -> None:
+    """Cut a year before the end: the crossings left open then, scored by the model,
+    against how they turned out. Those that did qualify got higher probabilities."""
+    cut = long_inputs.data_end - timedelta(days=500)
+    config = Config()
+    early = run_rule(truncate(long_inputs, cut), config.estimate, config.estimate.rule,
+                     config.country)
+    open_rows = early.history.filter(~pl.col("resolved") & pl.col("migrating")
+                                     & (pl.col("decision_date") > cut))
+    outcome = open_rows.join(full_run.history.select("record_id", q="qualifies"),
+                             on="record_id").drop_nulls("record_id")
+    yes = outcome.filter("q")["probability_ltm"].mean()
+    no = outcome.filter(~pl.col("q"))["probability_ltm"].mean()
+    assert yes > 0.5 > no
+    # Calibrated on the whole: expected qualifying within 15% of the actual number.
+    assert abs(outcome["probability_ltm"].sum() - outcome["q"].sum()) <= 0.15 * outcome[
+        "q"].sum()
+
+
+def test_interval_adds_bernoulli_and_model_error() -> None:
+    p = np.array([0.5] * 100)
+    t = provisional.total(10, p, 0.1, 0.95)
+    half = 1.959964 * (25 + 25) ** 0.5
+    assert t.estimate == 60 and abs((t.upper - t.lower) / 2 - half) < 1e-3
+    assert provisional.total(10, np.array([]), 0.1, 0.95).lower == 10
+
+
+def test_revision_table(long_inputs, full_run) -> None:
+    config = Config()
+    estimate_config = dataclasses.replace(config.estimate, backtest_cuts=3)
+    cuts = backtest.cut_dates(long_inputs, estimate_config)
+    assert len(cuts) == 3 and cuts[-1] == long_inputs.data_end - timedelta(days=487)
+    table = backtest.revisions(long_inputs, full_run, estimate_config, config.country)
+    assert table.height == 2 * len(cuts)
+    assert table.columns == list(backtest.REVISION_COLUMNS)
+    # The final figure is the full data's count of final events in the period.
+    row = table.row(0, named=True)
+    final = period_totals(full_run, row["period_start"], row["period_end"], 0.95)
+    assert final[row["kind"]].final == row["final"]
+    assert final[row["kind"]].expected_provisional == 0  # every window has closed
+    assert (table["revision"] == table["final"] - table["first_estimate"]).all()
+    assert table["relative_revision"].abs().mean() < 0.25, table
+    assert table["covered"].mean() >= 0.5, table
+
+
+def test_no_backtest_without_room(long_inputs) -> None:
+    short = truncate(long_inputs, date(2019, 6, 1))
+    assert backtest.cut_dates(short, Config().estimate) == []
