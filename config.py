@@ -64,6 +64,9 @@ class IngestConfig:
     parquet_batch_rows: int = 500_000
     #: Batches read ahead, and batches written behind, while one is being cleaned.
     overlap_batches: int = 2
+    #: DuckDB memory limit of each database while ingest loads it (DuckDB's default, 80%
+    #: of RAM per database, lets its page cache grow with the size of the delivery).
+    duckdb_memory_limit: str = "1GB"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class EstimateConfig:
     #: Training rows (crossing x lag) kept, a seeded random sample when there are more.
     provisional_max_training_rows: int = 20_000
     provisional_seed: int = 7
+    #: Training crossings weigh half as much for every this many days they are older
+    #: than the newest (0: all alike), so the model follows a changing population.
+    provisional_half_life_days: int = 730
     #: Backtests: earliest cut = start of data + W + this many days (training needs
     #: crossings whose window has closed); latest cut = end of data - W.
     backtest_min_training_days: int = 60

@@ -147,7 +147,8 @@ def read_crossings(path: Path):  # -> pl.DataFrame
     frame = frame.with_columns(person_id=_person_ids(frame, path))
     stamp = frame["crossing_date"].str.strip_chars()
     parsed = stamp.str.to_datetime(strict=False, time_unit="us")
-    parsed = parsed.fill_null(stamp.str.to_date(strict=False, format="%Y-%m-%d").cast(pl.Datetime("us")))
+    as_date = stamp.str.to_date(strict=False, format="%Y-%m-%d")
+    parsed = parsed.fill_null(as_date.cast(pl.Datetime("us")))
     _first_bad(path, frame, parsed.is_null(), "crossing_date", "is not an ISO date")
     direction = frame["direction"].str.strip_chars().str.to_lowercase()
     _first_bad(path, frame, ~direction.is_in(["arrival", "departure"]).fill_null(False),

@@ -59,7 +59,8 @@ def repair(
     if policy == "refuse" and broken.height:
         first = broken.row(0, named=True)
         record = first.get("record_id")
-        where = f"record {record}" if record is not None else f"crossing on {first['crossing_date']}"
+        where = (f"record {record}" if record is not None
+                 else f"crossing on {first['crossing_date']}")
         raise RegmigError(
             f"{source}: person {first['person_id']}, {where}: two consecutive "
             f"{first['direction']}s ({broken.height} such pairs; repair_policy = refuse)"

@@ -59,6 +59,13 @@ FEATURES = (
     "trips_since",
     "migrated_in_before",
     "migrated_out_before",
+    "own_days_log_on_own_side",
+    "own_days_over_30_on_own_side",
+    "own_days_over_90_on_own_side",
+    "own_days_over_180_on_own_side",
+    "trips_year_before_on_own_side",
+    "citizen_on_own_side",
+    "permit_on_own_side",
 )
 
 
@@ -264,6 +271,17 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
         "trips_since": pl.col("trips_since").log1p(),
         "migrated_in_before": flag("migrated_in_before"),
         "migrated_out_before": flag("migrated_out_before"),
+        # Who is still away (or still here) after so many days says most; let the
+        # effect bend with the days, and differ with the person's habits and papers.
+        "own_days_log_on_own_side": pl.col("own_days").log1p() * own_side,
+        "own_days_over_30_on_own_side": (pl.col("own_days") > 30).cast(pl.Float64) * own_side,
+        "own_days_over_90_on_own_side": (pl.col("own_days") > 90).cast(pl.Float64) * own_side,
+        "own_days_over_180_on_own_side": (pl.col("own_days") > 180).cast(pl.Float64)
+        * own_side,
+        "trips_year_before_on_own_side": pl.col("trips_year_before").fill_null(0).log1p()
+        * own_side,
+        "citizen_on_own_side": flag("citizen") * own_side,
+        "permit_on_own_side": flag("permit") * own_side,
     }
     return (
         frame.select(**{name: columns[name].cast(pl.Float64) for name in FEATURES})
@@ -272,17 +290,22 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
     )
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float, iterations: int = 15) -> np.ndarray:
-    """Ridge-penalised logistic regression by iteratively reweighted least squares."""
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, ridge: float, case_weight: np.ndarray | None = None,
+    iterations: int = 15,
+) -> np.ndarray:
+    """Ridge-penalised (case-weighted) logistic regression by iteratively reweighted least
+    squares."""
+    case_weight = np.ones(len(y)) if case_weight is None else case_weight
     beta = np.zeros(x.shape[1])
     penalty = ridge * np.eye(x.shape[1])
     penalty[0, 0] = 0.0  # the intercept is not shrunk
     for _ in range(iterations):
         p = _logistic(x @ beta)
-        weight = p * (1 - p)
+        weight = case_weight * p * (1 - p)
         # einsum, not BLAS: a multithreaded BLAS crawls on a shared, busy machine.
         hessian = np.einsum("ij,ik->jk", x * weight[:, None], x) + penalty
-        gradient = x.T @ (y - p) - penalty @ beta
+        gradient = x.T @ (case_weight * (y - p)) - penalty @ beta
         step = np.linalg.solve(hessian, gradient)
         beta += step
         if np.max(np.abs(step)) < 1e-5:
@@ -353,15 +376,28 @@ def fit(
     arrival = frame["arrival"].to_numpy()
     if any(len(np.unique(y[arrival == d])) < 2 for d in (True, False)):
         return None
-    coefficients = {d: fit_logistic(x[arrival == d], y[arrival == d], config.provisional_ridge)
-                    for d in (True, False)}
-    error = _model_error(frame, x, y, arrival, config)
+    weight = recency_weights(frame, config)
+    coefficients = {
+        d: fit_logistic(x[arrival == d], y[arrival == d], config.provisional_ridge,
+                        weight[arrival == d])
+        for d in (True, False)
+    }
+    error = _model_error(frame, x, y, arrival, weight, config)
     return ProvisionalModel(coefficients, error, len(y), n_crossings)
+
+
+def recency_weights(frame: pl.DataFrame, config: EstimateConfig) -> np.ndarray:
+    """Training crossings count less the older they are (halving every
+    provisional_half_life_days), so that a changing population is followed."""
+    crossed = frame["at"].to_numpy() - frame["lag"].to_numpy()
+    if config.provisional_half_life_days <= 0:
+        return np.ones(len(crossed))
+    return 0.5 ** ((crossed.max() - crossed) / config.provisional_half_life_days)
 
 
 def _model_error(
     frame: pl.DataFrame, x: np.ndarray, y: np.ndarray, arrival: np.ndarray,
-    config: EstimateConfig,
+    weight: np.ndarray, config: EstimateConfig,
 ) -> float:
     """Relative s.d. of totals beyond Bernoulli noise, by forward-chaining validation:
     each block of crossing dates is predicted by models fitted on the blocks BEFORE it
@@ -380,7 +416,7 @@ def _model_error(
             test = (block == k) & (arrival == direction)
             if not test.any() or not train.any() or len(np.unique(y[train])) < 2:
                 continue
-            beta = fit_logistic(x[train], y[train], config.provisional_ridge)
+            beta = fit_logistic(x[train], y[train], config.provisional_ridge, weight[train])
             p = _logistic(x[test] @ beta)
             for b in np.unique(band[test]):
                 cell = band[test] == b

@@ -33,20 +33,6 @@ from datetime import date
 import polars as pl
 from regmig.config import ResidenceRule
 
-#: Columns `classify` returns, in order (DESIGN.md §6 plus the internals the stage keeps).
-RESULT_COLUMNS = (
-    "person_id",
-    "crossing_date",
-    "direction",
-    "seq",
-    "res_status_before",
-    "res_status_after",
-    "is_long_term_migration",
-    "resolved",
-    "date_finalised_ltm",
-    "date_finalised_res_after",
-)
-
 #: Stride between persons in the global search key (days); far beyond any history.
 _PERSON_STRIDE = 1 << 24
 #: Cumulative level standing for "stays on this side for ever" after the last crossing.
@@ -69,8 +55,10 @@ def classify(
     days observed settle its long-term flag; the dates finalised of what is not settled
     are left empty.
 
-    Returns the crossings with RESULT_COLUMNS plus `qualifies` (whether the crossing would
-    change a status opposite to its direction), `decision_date` and `migrating`.
+    Returns the crossings with res_status_before, res_status_after, migrating (the status
+    before is the opposite of the crossing's direction), qualifies (the days after it
+    reach V on its own side within W), decision_date (when its own days settle that),
+    is_long_term_migration, resolved and the dates finalised (empty until settled).
     """
     v = rule.threshold_days
     slack = rule.window_days - rule.threshold_days
@@ -81,7 +69,7 @@ def classify(
         .with_columns(
             t=pl.col("crossing_date").cast(pl.Int32).cast(pl.Int64),
             arrival=pl.col("direction") == "arrival",
-            prank=pl.col("person_id").rank("dense").cast(pl.Int64),
+            prank=_first_of_person().cast(pl.Int64).cum_sum(),
         )
     )
     df = cumulative_days(df)
@@ -116,6 +104,21 @@ def _as_date(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Int32).cast(pl.Date)
 
 
+def _first_of_person() -> pl.Expr:
+    return (pl.col("person_id") != pl.col("person_id").shift(1)).fill_null(True)
+
+
+def _last_of_person() -> pl.Expr:
+    return (pl.col("person_id") != pl.col("person_id").shift(-1)).fill_null(True)
+
+
+def _cumsum_before(x: pl.Expr) -> pl.Expr:
+    """Sum of `x` over the person's earlier rows. Rows are sorted by person, so a global
+    running sum less its value at the person's first row does it without grouping."""
+    before = x.cum_sum() - x
+    return before - pl.when(_first_of_person()).then(before).forward_fill()
+
+
 def cumulative_days(df: pl.DataFrame) -> pl.DataFrame:
     """Days in and out accumulated before each crossing, and at the end of its segment.
 
@@ -125,23 +128,20 @@ def cumulative_days(df: pl.DataFrame) -> pl.DataFrame:
     on the same side), which makes every crossing decidable; whether the decision falls
     within the data is judged against data_end afterwards.
     """
-    last = pl.col("seq") == pl.col("seq").max().over("person_id")
+    last = _last_of_person()
     df = df.with_columns(
-        gap=(pl.col("t").shift(-1).over("person_id") - pl.col("t")).fill_null(0)
+        gap=pl.when(last).then(0).otherwise(pl.col("t").shift(-1) - pl.col("t"))
     )
-    df = df.with_columns(
-        in_start=(pl.col("gap") * pl.col("arrival")).cum_sum().over("person_id")
-        - pl.col("gap") * pl.col("arrival"),
-        out_start=(pl.col("gap") * ~pl.col("arrival")).cum_sum().over("person_id")
-        - pl.col("gap") * ~pl.col("arrival"),
-    )
+    days_in = pl.col("gap") * pl.col("arrival")
+    days_out = pl.col("gap") * ~pl.col("arrival")
+    df = df.with_columns(in_start=_cumsum_before(days_in), out_start=_cumsum_before(days_out))
     return df.with_columns(
         in_end=pl.when(last & pl.col("arrival"))
         .then(_FOREVER)
-        .otherwise(pl.col("in_start") + pl.col("gap") * pl.col("arrival")),
+        .otherwise(pl.col("in_start") + days_in),
         out_end=pl.when(last & ~pl.col("arrival"))
         .then(_FOREVER)
-        .otherwise(pl.col("out_start") + pl.col("gap") * ~pl.col("arrival")),
+        .otherwise(pl.col("out_start") + days_out),
     )
 
 
@@ -171,22 +171,19 @@ def _decisions(df: pl.DataFrame, v: int, slack: int) -> pl.DataFrame:
     Qualifying: the date the days on the crossing's own side reach V. Failing: the date
     the days on the other side reach W - V inside a segment that goes on beyond it.
     """
-    arrival = df["arrival"]
-    in_start, out_start, t = df["in_start"], df["out_start"], df["t"]
+    arrival, t = df["arrival"], df["t"]
 
-    def reached(end_col: str, start: pl.Series, level: int, side: str) -> pl.Series:
-        row = _first_reaching(df, end_col, pl.col(end_col.replace("end", "start")) + level,
-                              side)
+    def reached(side_of: str, level: int, side: str) -> pl.Series:
+        """Date the days on `side_of` ("in"/"out") counted from each crossing reach
+        `level` (side="right": pass it)."""
+        start = df[f"{side_of}_start"]
+        row = _first_reaching(df, f"{side_of}_end", pl.col(f"{side_of}_start") + level, side)
         inside = row.fill_null(0)
         date_at = t.gather(inside) + (start + level - start.gather(inside))
         return date_at.zip_with(row.is_not_null(), pl.Series([None], dtype=date_at.dtype))
 
-    qualify_date = reached("in_end", in_start, v, "left").zip_with(
-        arrival, reached("out_end", out_start, v, "left")
-    )
-    fail_date = reached("out_end", out_start, slack, "right").zip_with(
-        arrival, reached("in_end", in_start, slack, "right")
-    )
+    qualify_date = reached("in", v, "left").zip_with(arrival, reached("out", v, "left"))
+    fail_date = reached("out", slack, "right").zip_with(arrival, reached("in", slack, "right"))
     df = df.with_columns(qualify_date=qualify_date, fail_date=fail_date)
     # Ties go to qualification: V reached on the day the other side reaches W - V.
     return df.with_columns(
@@ -198,17 +195,23 @@ def _decisions(df: pl.DataFrame, v: int, slack: int) -> pl.DataFrame:
 
 
 def _statuses(df: pl.DataFrame) -> pl.DataFrame:
-    """Carry the status forward from the last qualifying crossing."""
-    target = pl.col("arrival").cast(pl.Int8)
-    after = (
-        pl.when("qualifies").then(target).otherwise(None).forward_fill().over("person_id")
-    ).fill_null(pl.col("res_status_initial").cast(pl.Int8))
-    df = df.with_columns(res_status_after=after)
+    """Carry the status forward from the last qualifying crossing.
+
+    The person rank rides along in the carried value, so one global forward fill serves
+    every person (a value carried over from an earlier person is recognised and dropped).
+    """
+    target = pl.col("arrival").cast(pl.Int64)
+    initial = pl.col("res_status_initial").cast(pl.Int8)
+    carried = pl.when("qualifies").then(pl.col("prank") * 2 + target).forward_fill()
     df = df.with_columns(
-        res_status_before=pl.col("res_status_after")
-        .shift(1)
-        .over("person_id")
-        .fill_null(pl.col("res_status_initial").cast(pl.Int8))
+        res_status_after=pl.when(carried // 2 == pl.col("prank"))
+        .then((carried % 2).cast(pl.Int8))
+        .otherwise(initial)
+    )
+    df = df.with_columns(
+        res_status_before=pl.when(_first_of_person())
+        .then(initial)
+        .otherwise(pl.col("res_status_after").shift(1))
     )
     return df.with_columns(
         migrating=pl.col("res_status_before") != target,
@@ -221,9 +224,13 @@ def _finalisation(df: pl.DataFrame, slack: int, decision: pl.Expr, suffix: str) 
     to rb_<suffix>, ra_<suffix>, ltm_<suffix>."""
     rb, ra, ltm = f"rb_{suffix}", f"ra_{suffix}", f"ltm_{suffix}"
     own = pl.when("migrating").then(decision).otherwise("t")
-    df = df.with_columns(own.cum_max().over("person_id").alias(ra))
+    # A running maximum per person, as one global running maximum of person-offset keys.
+    offset = pl.col("prank") * _PERSON_STRIDE
+    df = df.with_columns(((offset + own).cum_max() - offset).alias(ra))
     df = df.with_columns(
-        pl.max_horizontal("t", pl.col(ra).shift(1).over("person_id")).alias(rb)
+        pl.max_horizontal(
+            "t", pl.when(_first_of_person()).then(None).otherwise(pl.col(ra).shift(1))
+        ).alias(rb)
     )
     df = df.with_columns(pl.when("migrating").then(ra).otherwise(rb).alias(ltm))
     return _early_returns(df, slack, decision, rb, ltm)

@@ -17,10 +17,11 @@ from datetime import date
 
 import duckdb
 import polars as pl
-from regmig.config import SENSITIVITY_RULES, Config
+from regmig.config import Config
 from regmig.estimators import backtest, migration_events, stocks
 from regmig.estimators.inputs import INPUT_TABLES, read_inputs
 from regmig.estimators.rule_run import RuleRun, run_rule, yearly_totals
+from regmig.estimators.sensitivity import sensitivity as sensitivity_table
 from regmig.flows.run_records import record_quality, table_hash
 from regmig.schemas.table_spec import Table, create_tables
 from regmig.schemas.tables import derived
@@ -98,12 +99,8 @@ def estimate(
             spells = stocks.residence_spells(run)
             totals = yearly_totals(run, est.interval_level)
         with clock.step("sensitivity"):
-            sensitivity = pl.concat([
-                totals if rule == est.rule
-                else yearly_totals(run_rule(inputs, est, rule, config.country),
-                                   est.interval_level)
-                for rule in SENSITIVITY_RULES
-            ]).filter(pl.col("year") == year)
+            sensitivity = sensitivity_table(
+                inputs, est, config.country, year, computed={est.rule: totals})
         with clock.step("backtest"):
             revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
                 rule=pl.lit(est.rule.label))

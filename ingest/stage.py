@@ -176,16 +176,24 @@ class _Databases:
         except duckdb.IOException as exc:
             raise RegmigError(f"{self.paths.out}: cannot open the run folder's databases "
                               f"(in use by another process?): {exc}".splitlines()[0]) from None
+        self.memory_limits = []
         for con in (self.warehouse, self.identifiers):
             con.execute("SET enable_progress_bar = false")
+            self.memory_limits.append(
+                con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+            con.execute("SET memory_limit = ?", [self.config.ingest.duckdb_memory_limit])
         self.pseudonymiser = Pseudonymiser(key)
         loads.remove_orphans(self.warehouse, self.identifiers)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.pseudonymiser.close()
-        self.identifiers.close()
-        self.warehouse.close()
+        for con, limit in zip((self.warehouse, self.identifiers), self.memory_limits,
+                              strict=True):
+            # The setting belongs to the database instance, which later stages of the
+            # same process share: give them the limit they had.
+            con.execute("SET memory_limit = ?", [limit])
+            con.close()
 
     def load(self, source: str, path: Path, run_id: str, period: str | None = None) -> LoadResult:
         started = time.perf_counter()

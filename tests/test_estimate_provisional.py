@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import polars as pl

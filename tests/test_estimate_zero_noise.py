@@ -25,6 +25,11 @@ def zero_noise_estimated(zero_noise_delivery: Path, tmp_path_factory) -> RunPath
     return paths
 
 
+def _by_year(events: pl.DataFrame) -> pl.DataFrame:
+    return (events.group_by(pl.col("event_date").dt.year().alias("year"), "kind")
+            .agg(n=pl.len()).sort("year", "kind"))
+
+
 @pytest.mark.slow
 def test_final_flows_equal_the_truth_exactly(zero_noise_estimated: RunPaths,
                                              zero_noise_delivery: Path) -> None:
@@ -40,10 +45,8 @@ def test_final_flows_equal_the_truth_exactly(zero_noise_estimated: RunPaths,
         con.close()
     truth = pl.read_parquet(zero_noise_delivery / "truth" / "migration_events.parquet")
     settled = truth.filter("decided_by_data_end")
-    by_year = (lambda f: f.group_by(pl.col("event_date").dt.year().alias("year"), "kind")
-               .agg(n=pl.len()).sort("year", "kind"))
     assert settled.height > 50
-    assert by_year(mine).to_dicts() == by_year(settled).to_dicts()
+    assert _by_year(mine).to_dicts() == _by_year(settled).to_dicts()
     # The same moves, not only the same counts: map linked persons to true persons.
     records = pl.read_parquet(zero_noise_delivery / "truth" / "record_person.parquet")
     true_of = person_of_record.join(

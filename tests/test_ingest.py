@@ -330,21 +330,20 @@ def test_bad_rows_are_quarantined_with_a_reason(sample_delivery, tmp_path):
     assert "EXTRA" in json.loads(quarantined[-1][1])["csv_line"]
 
 
-@pytest.mark.parametrize("content, cause", [
-    (b"PK\x03\x04 an xlsx workbook", "not a CSV or Parquet file"),
-    (None, "not UTF-8 encoded (first invalid byte on line 3)"),
-    (b"record_id,direction\nBC1,arrival\n", "required column(s) missing for "
-                                            "border_crossings: crossed_at, document_number"),
-    (b"", "empty file"),
+@pytest.mark.parametrize("name, content, cause", [
+    ("border_crossings.xlsx", b"PK\x03\x04 an xlsx workbook", "not a CSV or Parquet file"),
+    ("border_crossings.csv", None, "not UTF-8 encoded (first invalid byte on line 3)"),
+    ("border_crossings.csv", b"record_id,direction\nBC1,arrival\n",
+     "required column(s) missing for border_crossings: crossed_at, document_number"),
+    ("border_crossings.csv", b"", "empty file"),
+    ("border_crossings.parquet", b"PAR1 truncated", "not a readable Parquet file"),
 ])
-def test_unreadable_file_is_refused_whole_in_one_line(sample_delivery, tmp_path, content,
-                                                      cause, capsys):
-    name = "border_crossings.xlsx" if content and content.startswith(b"PK") \
-        else "border_crossings.csv"
+def test_unreadable_file_is_refused_whole_in_one_line(sample_delivery, tmp_path, name,
+                                                      content, cause, capsys):
     path = tmp_path / name
     if content is None:
         text = (sample_delivery / "border_crossings.csv").read_bytes().splitlines(True)[:4]
-        text[2] = text[2].replace(b",F,", b",\xe9,")
+        text[2] = text[2].replace(b",F,", b",\xe9,").replace(b",M,", b",\xe9,")
         content = b"".join(text)
     path.write_bytes(content)
     out = tmp_path / "run"
@@ -431,3 +430,32 @@ def test_no_key_stops_the_run(monkeypatch, tmp_path):
     key_file.chmod(0o644)
     with pytest.raises(RegmigError, match="readable by its owner only"):
         load_key(config)
+
+
+def test_row_numbers_stay_exact_across_blocks_with_malformed_lines(sample_delivery, tmp_path):
+    """Malformed lines are skipped by the CSV reader; the rows after them, many blocks
+    later, must still carry their own row numbers."""
+    import dataclasses
+
+    rows = crossing_rows(sample_delivery, 6000)
+    path = tmp_path / "border_crossings.csv"
+    rows.write_csv(path)
+    lines = path.read_bytes().split(b"\n")
+    malformed = [5, 777, 778, 4000, 5999]
+    for number in malformed:
+        lines[number] += b",STRAY"
+    path.write_bytes(b"\n".join(lines))
+    config = dataclasses.replace(Config(), ingest=IngestConfig(csv_block_bytes=1 << 16))
+    paths = RunPaths(tmp_path / "run")
+    result = ingest_file(paths, config, "border_crossings", path, "r")
+    assert (result.rows_read, result.rows_rejected) == (6000, len(malformed))
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        rejected = [r[0] for r in con.sql("SELECT row_number FROM raw.rejected "
+                                          "ORDER BY 1").fetchall()]
+        loaded = con.sql("SELECT row_number, record_id FROM raw.border_crossings").pl()
+    assert rejected == malformed
+    expected = rows.with_row_index("row_number", offset=1).with_columns(
+        pl.col("row_number").cast(pl.Int64))
+    joined = expected.join(loaded, on="row_number", suffix="_loaded")
+    assert joined.height == 6000 - len(malformed)
+    assert (joined["record_id"] == joined["record_id_loaded"]).all()

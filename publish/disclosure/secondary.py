@@ -38,6 +38,8 @@ from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
 
 #: Protection is checked with this slack so that solver round-off never passes a cell.
 _TOLERANCE = 1e-6
+#: Joint LPs (all unprotected primary cells pushed up, then down) before single ones.
+_BATCH_ROUNDS = 3
 
 
 @dataclass
@@ -71,15 +73,22 @@ def suppress(
     )
     big_m = float(values.max()) + config.threshold
     model = _MasterProblem(values, fixed, released)
-    model.add_singleton_rows(incidence, primary)
+    model.add_relation_rows(incidence, primary, values, big_m, config.threshold)
     rounds = cuts = 0
     optimal = True
     while True:
         rounds += 1
         remaining = config.solver_time_limit - (time.perf_counter() - started)
+        t0 = time.perf_counter()
         x, round_optimal = model.solve(remaining)
+        t1 = time.perf_counter()
         optimal &= round_optimal
         exposed = _attack(incidence, values, x, primary, big_m, config.threshold)
+        import os
+        if os.environ.get("REGMIG_DEBUG"):
+            print("round", rounds, "mip", round(t1 - t0, 2), round_optimal, "attack",
+                  round(time.perf_counter() - t1, 2), "supp", int(x.sum()), "exposed",
+                  len(exposed), flush=True)
         if not exposed:
             break
         for coefficients in exposed:
@@ -102,6 +111,7 @@ class _MasterProblem:
 
     def __init__(self, values: np.ndarray, fixed: np.ndarray, released: np.ndarray) -> None:
         self.fixed = fixed
+        self.released = released
         self.free = np.flatnonzero(~fixed & released)
         self.position = np.full(values.size, -1, dtype=np.int64)
         self.position[self.free] = np.arange(self.free.size)
@@ -109,26 +119,64 @@ class _MasterProblem:
         self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
         self.n_cells = values.size
 
-    def add_singleton_rows(self, incidence: RowwiseMatrix, primary: np.ndarray) -> None:
-        """Each relation holding a primary cell needs another suppressed cell in it."""
+    def add_relation_rows(self, incidence: RowwiseMatrix, primary: np.ndarray,
+                          values: np.ndarray, big_m: float, threshold: float) -> None:
+        """Per relation, what the other cells must absorb for each primary cell in it.
+
+        A primary part p can rise only as far as suppressed siblings can fall (their
+        values) or the suppressed total can rise (M), and fall at most to 0: so
+        ``sum_siblings value_j x_j + M x_total >= threshold - value_p``. A primary total
+        needs at least one suppressed part. Both hold for every protecting pattern.
+        """
         for r in range(incidence.n_rows):
-            cols = incidence.index[incidence.start[r]:incidence.start[r + 1]]
-            hit = cols[primary[cols]]
-            if hit.size == 0:
-                continue
-            if hit.size > 1 or (self.fixed[cols] & ~primary[cols]).any():
-                continue  # already another suppressed (primary or hidden) cell
-            free = self.position[cols]
-            free = free[free >= 0]
-            if free.size:
-                self.rows.append((free, np.ones(free.size), 1.0))
+            span = slice(incidence.start[r], incidence.start[r + 1])
+            cols, coefs = incidence.index[span], incidence.value[span]
+            for k in np.flatnonzero(primary[cols]):
+                p, others = cols[k], np.delete(np.arange(cols.size), k)
+                if coefs[k] > 0:  # p is the total: capacities of the parts
+                    capacity = np.full(others.size, threshold, dtype=np.float64)
+                    need = 1.0 * threshold
+                else:
+                    capacity = np.where(coefs[others] > 0, big_m, values[cols[others]])
+                    need = threshold - values[p]
+                self._add_covering(cols[others], capacity, need)
+            self._add_partner_rows(cols)
+
+    def _add_partner_rows(self, cols: np.ndarray) -> None:
+        """A complementary cell alone among the suppressed cells of a relation is
+        derivable, so it protects nothing: an optimal pattern never has one. Saying so
+        (``sum_{j != i} x_j >= x_i``) keeps the solver from trading a cut for a useless
+        cheap cell (a lone zero)."""
+        if (self.fixed[cols] & self.released[cols]).any() or self.hidden_in(cols):
+            return  # another cell of the relation is suppressed for good
+        free = self.position[cols]
+        if (free < 0).any():
+            return
+        for k in range(free.size):
+            coef = np.ones(free.size)
+            coef[k] = -1.0
+            self.rows.append((free, coef, 0.0))
+
+    def hidden_in(self, cols: np.ndarray) -> bool:
+        return bool((~self.released[cols]).any())
+
+    def _add_covering(self, cells: np.ndarray, coef: np.ndarray, rhs: float) -> None:
+        """sum coef_i x_i >= rhs over cells, fixed cells moved to the right-hand side."""
+        fixed = self.fixed[cells]
+        rhs -= float(coef[fixed].sum())
+        if rhs <= _TOLERANCE:
+            return
+        free = self.position[cells[~fixed]]
+        keep = free >= 0
+        # Coefficient tightening: with binaries, no coefficient need exceed the rhs.
+        coef = np.minimum(coef[~fixed][keep], rhs)
+        free = free[keep]
+        positive = coef > 1e-9
+        self.rows.append((free[positive], coef[positive], rhs))
 
     def add_cut(self, coefficients: np.ndarray, threshold: float) -> None:
-        rhs = threshold - float(coefficients[self.fixed].sum())
-        free = self.position[self.free]
-        coef = coefficients[self.free]
-        keep = coef > 1e-9
-        self.rows.append((free[keep], coef[keep], rhs))
+        cells = np.flatnonzero(coefficients > 1e-9)
+        self._add_covering(cells, coefficients[cells], float(threshold))
 
     def solve(self, time_limit: float) -> tuple[np.ndarray, bool]:
         x = self.fixed.astype(np.float64)
@@ -152,6 +200,13 @@ class _MasterProblem:
             x[self.free] = 1.0  # no incumbent: suppress every candidate (always protective)
             return x, False
         x[self.free] = np.round(solution)
+        import os
+        if os.environ.get("REGMIG_DEBUG"):
+            xf = x[self.free]
+            bad = [(i, float(v @ xf[c]), r) for i, (c, v, r) in enumerate(self.rows)
+                   if v @ xf[c] < r - 1e-6]
+            print("  violated rows", len(bad), bad[:3], "of", len(self.rows),
+                  highs.modelStatusToString(status))
         return x, status == highspy.HighsModelStatus.kOptimal
 
     def cut_cells(self) -> np.ndarray:
@@ -159,6 +214,29 @@ class _MasterProblem:
         for cols, _, _ in self.rows:
             x[self.free[cols]] = 1.0
         return x
+
+
+def components(incidence: RowwiseMatrix, cells: np.ndarray) -> np.ndarray:
+    """Label of each cell in `cells`: cells linked through relations share a label.
+
+    Published cells do not link anything (they are constants to the attacker), so the
+    attacker's problem splits into one small LP per component.
+    """
+    n = incidence.n_cols
+    member = np.zeros(n, dtype=bool)
+    member[cells] = True
+    row_of = np.repeat(np.arange(incidence.n_rows), np.diff(incidence.start))
+    keep = member[incidence.index]
+    rows, cols = row_of[keep], incidence.index[keep]
+    label = np.arange(n)
+    while True:
+        row_label = np.full(incidence.n_rows, n)
+        np.minimum.at(row_label, rows, label[cols])
+        new = label.copy()
+        np.minimum.at(new, cols, row_label[rows])
+        if np.array_equal(new, label):
+            return label[cells]
+        label = new
 
 
 def _attack(
@@ -171,43 +249,86 @@ def _attack(
 ) -> list[np.ndarray]:
     """A cut (coefficients over all cells) for every primary cell left exposed by x."""
     suppressed = np.flatnonzero(x > 0.5)
-    local = np.full(values.size, -1, dtype=np.int64)
-    local[suppressed] = np.arange(suppressed.size)
-    # Relations touching suppressed cells; published cells sit at deviation 0.
+    labels = components(incidence, suppressed)
     row_of = np.repeat(np.arange(incidence.n_rows), np.diff(incidence.start))
+    cuts = []
+    for label in np.unique(labels[primary[suppressed]]):
+        members = suppressed[labels == label]
+        cuts.extend(_attack_component(incidence, row_of, values, x, members,
+                                      primary, big_m, threshold))
+    return cuts
+
+
+def _attack_component(
+    incidence: RowwiseMatrix,
+    row_of: np.ndarray,
+    values: np.ndarray,
+    x: np.ndarray,
+    members: np.ndarray,
+    primary: np.ndarray,
+    big_m: float,
+    threshold: float,
+) -> list[np.ndarray]:
+    local = np.full(values.size, -1, dtype=np.int64)
+    local[members] = np.arange(members.size)
+    # Relations touching the component; published cells sit at deviation 0.
     touching = local[incidence.index] >= 0
     rows_used = np.unique(row_of[touching])
     row_local = np.full(incidence.n_rows, -1, dtype=np.int64)
     row_local[rows_used] = np.arange(rows_used.size)
-    keep = touching & (row_local[row_of] >= 0)
     matrix = RowwiseMatrix.from_coo(
-        row_local[row_of[keep]], local[incidence.index[keep]], incidence.value[keep],
-        rows_used.size, suppressed.size,
+        row_local[row_of[touching]], local[incidence.index[touching]],
+        incidence.value[touching], rows_used.size, members.size,
     )
     highs = new_highs()
     zeros = np.zeros(rows_used.size)
-    pass_model(
-        highs, matrix, np.zeros(suppressed.size), -values[suppressed],
-        np.full(suppressed.size, big_m), zeros, zeros,
-    )
+    pass_model(highs, matrix, np.zeros(members.size), -values[members],
+               np.full(members.size, big_m), zeros, zeros)
+    # Every LP solution is a table the attacker cannot rule out: a primary cell already
+    # seen at two values at least `threshold` apart is protected, no LP of its own needed.
+    seen_high = np.zeros(members.size)
+    seen_low = np.zeros(members.size)
+    targets = local[members[primary[members]]]
+
+    def solve(cost: np.ndarray) -> None:
+        highs.changeColsCost(members.size, np.arange(members.size), cost)
+        highs.run()
+        y = np.asarray(highs.getSolution().col_value)
+        np.maximum(seen_high, y, out=seen_high)
+        np.minimum(seen_low, y, out=seen_low)
+
+    for _ in range(_BATCH_ROUNDS):
+        open_ = targets[seen_high[targets] - seen_low[targets] < threshold - _TOLERANCE]
+        if open_.size <= 1:
+            break
+        for sense in (1.0, -1.0):  # push all open cells up together, then down
+            cost = np.zeros(members.size)
+            cost[open_] = -sense
+            solve(cost)
     cuts = []
-    for p in np.flatnonzero(primary):
-        j = local[p]
+    for j in targets:
+        if seen_high[j] - seen_low[j] >= threshold - _TOLERANCE:
+            continue
         width = 0.0
         duals_by_sense = []
         for sense in (1.0, -1.0):
-            highs.changeColsCost(1, np.array([j]), np.array([-sense]))  # HiGHS minimises
-            highs.run()
+            cost = np.zeros(members.size)
+            cost[j] = -sense  # HiGHS minimises
+            solve(cost)
             width -= highs.getInfo().objective_function_value
             duals = np.zeros(incidence.n_rows)
             duals[rows_used] = np.asarray(highs.getSolution().row_dual)
             duals_by_sense.append((sense, duals))
-            highs.changeColsCost(1, np.array([j]), np.array([0.0]))
         if width < threshold - _TOLERANCE:
-            cuts.append(sum(
+            p = members[j]
+            cut = sum(
                 _bound_coefficients(incidence, row_of, duals, p, sense, values, x, big_m)
                 for sense, duals in duals_by_sense
-            ))
+            )
+            import os
+            if os.environ.get("REGMIG_DEBUG"):
+                print("  exposed", p, values[p], "width", width, "cut@x", float(cut @ x))
+            cuts.append(cut)
     return cuts
 
 

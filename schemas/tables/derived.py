@@ -107,7 +107,10 @@ RESIDENT_STOCK = Table(
         C("country_of_birth", "VARCHAR", "Country of birth, ISO alpha-3"),
         C("sex", "VARCHAR", "M | F"),
         C("age", "INTEGER", "Age in completed years on the reference date"),
-        C("status_source", "VARCHAR", "register | crossings | provisional"),
+        C("status_source", "VARCHAR",
+          "Where the status on the date comes from: register (never crossed), crossings "
+          "(settled by the rule), provisional (rule not yet settled), or the initial "
+          "status's source (register | first_crossing) before the first crossing"),
         C("rule", "VARCHAR", "Residence rule applied"),
         C("run_id", "VARCHAR", "Estimate run that wrote the row"),
     ),
