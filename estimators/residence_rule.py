@@ -11,6 +11,8 @@ rule", and its worked examples (reproduced in tests/test_residence_rule_publishe
   day on which the V-th day has been completed (c + V for someone who never leaves); the
   failing date the day on which the days on the other side have reached W - V and keep
   growing (so at least V can no longer be reached).
+* Data ending on day D (its days observed) settle a qualification whose V-th day is D,
+  published date D + 1, and a failure dated D or earlier.
 * Whether a crossing WOULD qualify depends only on the days after it, never on the status
   before it. So every crossing's outcome is computed at once from cumulative days in and
   out (a sorted search per crossing), and the status after a crossing is carried forward

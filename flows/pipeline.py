@@ -92,7 +92,8 @@ def pipeline_flow(
     """Run every stage on the deliveries in `input_dir`, writing the run folder `out_dir`.
 
     Rule (V/W days), disclosure threshold and pseudonymisation key file override the
-    config file; `force` re-runs link and estimate even when their inputs are unchanged.
+    config file; `force` re-runs link, estimate and publish even when their inputs are
+    unchanged.
     """
     from regmig.flows.report import write_report
 
@@ -143,7 +144,7 @@ def pipeline_flow(
             year = publish_year(con, reference_year)
             record.parameters["publish_year"] = year
             say(f"[4/{len(STAGES)}] publish {year} ...")
-            stage(4, "publish", publish_flow(out_dir, run_id, config, year))
+            stage(4, "publish", publish_flow(out_dir, run_id, config, year, force))
             report_started = time.perf_counter()
             write_report(con, paths, run_id)
             record.timings["report"] = round(time.perf_counter() - report_started, 3)

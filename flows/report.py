@@ -9,18 +9,21 @@ from the warehouse, so the file opens anywhere, offline.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
 import duckdb
-from regmig.flows.svg_charts import bar_chart, line_chart
+from regmig.flows.svg_charts import bar_chart, line_chart, share_bars
 from regmig.schemas.warehouse import RunPaths
 
 #: Bins of the match-probability histogram (lower edges), in the linkage section.
 MATCH_PROBABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 #: Records per person are shown 1, 2, ... up to this, then "N+".
 RECORDS_PER_PERSON_CAP = 10
+#: Row counts listed per stage in the run table; the rest are in meta.runs.
+ROW_COUNTS_SHOWN = 4
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 820px; color: #222; }
@@ -43,7 +46,12 @@ def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
 def _table(header: list[str], rows: list[tuple]) -> str:
     def cell(value: object) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            text = f"{value:,}" if isinstance(value, int) else f"{value:,.3g}"
+            if not math.isfinite(value):
+                text = str(value)
+            elif isinstance(value, int) or value == int(value) or abs(value) >= 100:
+                text = f"{value:,.0f}"
+            else:
+                text = f"{value:.3g}"
             return f'<td class="n">{text}</td>'
         return f"<td>{escape('' if value is None else str(value))}</td>"
 
@@ -61,30 +69,37 @@ def producing_run(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> st
     return rows[0][0] if rows and rows[0][0] else run_id
 
 
+def _rows_written(counts: dict[str, int]) -> str:
+    shown = [f"{k} {v:,}" for k, v in list(counts.items())[:ROW_COUNTS_SHOWN]]
+    more = len(counts) - ROW_COUNTS_SHOWN
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
 def _runs_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     rows = con.execute(
         "SELECT stage, status, round(epoch(finished_at - started_at), 1), row_counts, "
-        "json_extract_string(parameters, '$.reused_run_id') FROM meta.runs WHERE run_id = ? "
-        "ORDER BY started_at", [run_id],
+        "json_extract_string(parameters, '$.reused_run_id') FROM meta.runs "
+        "WHERE run_id = ? AND stage <> 'pipeline' ORDER BY started_at", [run_id],
     ).fetchall()
-    table_rows = []
-    for stage, status, seconds, counts, reused in rows:
-        counts = json.loads(counts or "{}")
-        shown = ", ".join(f"{k} {v:,}" for k, v in counts.items() if "." not in k)
-        note = f"results of run {reused}" if reused else shown
-        table_rows.append((stage, status, seconds, note))
-    parameters = con.execute(
+    table_rows = [
+        (stage, status, seconds,
+         f"kept the results of run {reused}" if reused
+         else _rows_written(json.loads(counts or "{}")))
+        for stage, status, seconds, counts, reused in rows
+    ]
+    pipeline = con.execute(
         "SELECT parameters, package_versions FROM meta.runs WHERE run_id = ? "
         "AND stage = 'pipeline'", [run_id],
     ).fetchall()
     settings = ""
-    if parameters:
-        params = json.loads(parameters[0][0] or "{}")
-        shown = [(k, v) for k, v in params.items() if k != "config" and v is not None]
-        versions = json.loads(parameters[0][1] or "{}")
+    if pipeline:
+        params = json.loads(pipeline[0][0] or "{}")
+        shown = [(k, str(v)) for k, v in params.items() if k != "config" and v is not None]
+        versions = json.loads(pipeline[0][1] or "{}")
         settings = (_table(["parameter", "value"], shown)
-                    + '<p class="note">' + escape(", ".join(
-                        f"{k} {v}" for k, v in versions.items())) + "</p>")
+                    + '<p class="note">Versions: ' + escape(", ".join(
+                        f"{k} {v}" for k, v in versions.items())) + ". The full "
+                    "configuration is in meta.runs.parameters.</p>")
     return ("<h2>The run</h2>" + _table(["stage", "status", "seconds", "rows written"],
                                         table_rows) + settings)
 
@@ -131,7 +146,7 @@ def _flows_section(con: duckdb.DuckDBPyConnection) -> str:
                            {"final": [m[3] for m in months],
                             "provisional (expected)": [m[4] for m in months]}, stacked=True)
     yearly = con.sql("""
-        SELECT year(event_date) AS year, kind,
+        SELECT year(event_date)::VARCHAR AS year, kind,
                count(*) FILTER (WHERE status = 'final') AS final,
                round(coalesce(sum(probability) FILTER (WHERE status = 'provisional'), 0), 1)
         FROM derived.migration_events GROUP BY ALL ORDER BY year, kind
@@ -195,13 +210,12 @@ def _suppression_section(con: duckdb.DuckDBPyConnection, paths: RunPaths) -> str
         if paths.release.exists() else []
     chart = ""
     if rows:
-        chart = bar_chart(
-            "Cells by table: published, primary and secondary suppressed", "cells",
+        chart = share_bars(
+            "Cells of each table: published, primary and secondary suppressed",
             [r[0] for r in rows],
             {"published": [r[1] - r[2] - r[3] for r in rows],
              "primary suppressed": [r[2] for r in rows],
              "secondary suppressed": [r[3] for r in rows]},
-            stacked=True,
         )
     return (
         "<h2>Disclosure control</h2>"

@@ -1,9 +1,10 @@
 """Skip an expensive stage when nothing it reads has changed since it last ran.
 
-Linking (training and prediction) and the residence rule are the slow stages. Their
-results depend only on the warehouse tables they read and on their settings, so a run
-whose inputs hash the same as the last successful run's reuses that run's results, as
-long as those results are still exactly what that run wrote (their hash is recorded too).
+Linking (training and prediction), the residence rule and disclosure control are the
+slow stages. Their results depend only on the warehouse tables they read and on their
+settings, so a run whose inputs hash the same as the last successful run's reuses that
+run's results, as long as those results are still exactly what that run wrote (their
+hash, and for publish the hash of the release files, is recorded too).
 The hashes live in meta.runs: `input_hashes` holds one hash per input table plus one for
 the settings; `parameters` holds `outputs_hash` and, for a skipped stage,
 `reused_run_id` (the run whose rows the tables still carry).
@@ -16,11 +17,16 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 from regmig.config import Config
-from regmig.flows.run_records import table_hash
+from regmig.estimators.inputs import INPUT_TABLES as ESTIMATE_INPUTS
+from regmig.flows.run_records import file_sha256, table_hash
+from regmig.publish.stage import INPUT_TABLES as PUBLISH_INPUTS
+from regmig.schemas.tables import derived as derived_tables
+from regmig.schemas.tables import stats as stats_tables
 from regmig.schemas.warehouse import RunPaths, open_identifiers
 
 #: Columns that record which run or load wrote a row, not what the row says: a re-run
@@ -40,6 +46,10 @@ class StageCache:
     #: Tables the stage writes; all of the given schemas when `output_schemas` is set.
     outputs: tuple[str, ...] = ()
     output_schemas: tuple[str, ...] = ()
+    #: Tables of `output_schemas` that another stage writes.
+    not_outputs: tuple[str, ...] = ()
+    #: A folder of files the stage writes (e.g. the release), hashed with the tables.
+    output_folder: Callable[[RunPaths], Path] | None = None
     settings: Callable[[Config, dict[str, Any]], dict[str, Any]] = lambda c, p: {}
 
     def input_hashes(
@@ -74,14 +84,28 @@ class StageCache:
                     "SELECT schema_name, table_name FROM duckdb_tables() "
                     f"WHERE schema_name IN ({listed}) ORDER BY 1, 2"
                 ).fetchall()
+                if f"{schema}.{name}" not in self.not_outputs
             ]
         return tables
 
-    def outputs_hash(self, con: duckdb.DuckDBPyConnection) -> str:
-        return table_hash(con, self.output_tables(con), PROVENANCE_COLUMNS)
+    def outputs_hash(self, con: duckdb.DuckDBPyConnection, paths: RunPaths) -> str:
+        present = {
+            f"{schema}.{name}"
+            for schema, name in con.sql(
+                "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        }
+        tables = self.output_tables(con)
+        # A table dropped since (by hand, or by another stage) must not match.
+        absent = [table for table in tables if table not in present]
+        digest = table_hash(con, [t for t in tables if t in present], PROVENANCE_COLUMNS)
+        if absent:
+            digest += f"-absent:{','.join(absent)}"
+        if self.output_folder is not None:
+            digest += f"-files:{folder_hash(self.output_folder(paths))}"
+        return digest
 
     def reusable_run(
-        self, con: duckdb.DuckDBPyConnection, input_hashes: dict[str, str]
+        self, con: duckdb.DuckDBPyConnection, paths: RunPaths, input_hashes: dict[str, str]
     ) -> str | None:
         """The run whose results can stand for this one, or None if the stage must run.
 
@@ -101,9 +125,18 @@ class StageCache:
         recorded_parameters = json.loads(recorded_parameters or "{}")
         if any(recorded_inputs.get(key) != value for key, value in input_hashes.items()):
             return None
-        if recorded_parameters.get("outputs_hash") != self.outputs_hash(con):
+        if recorded_parameters.get("outputs_hash") != self.outputs_hash(con, paths):
             return None
         return recorded_parameters.get("reused_run_id", run_id)
+
+
+def folder_hash(folder: Path) -> str:
+    """A hash of every file under `folder`: names and contents."""
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"{path.relative_to(folder)}:{file_sha256(path)}|".encode())
+    return digest.hexdigest()
 
 
 def _section(config: Config, name: str) -> dict[str, Any]:
@@ -122,15 +155,28 @@ LINK = StageCache(
 
 ESTIMATE = StageCache(
     stage="estimate",
-    warehouse_inputs=(
-        "raw.border_crossings", "raw.population_register", "raw.permits",
-        "core.person_map", "core.persons", "core.crossings",
-    ),
+    warehouse_inputs=ESTIMATE_INPUTS,
     identifier_inputs=(),
-    output_schemas=("derived", "stats"),
+    # Named, not "all of stats": publish replaces the other stats tables on every run.
+    outputs=tuple(t.qualified for t in derived_tables.TABLES + stats_tables.TABLES),
     settings=lambda config, parameters: {
         "country": config.country,
         "estimate": _section(config, "estimate"),
         "reference_year": parameters.get("reference_year"),
+    },
+)
+
+PUBLISH = StageCache(
+    stage="publish",
+    warehouse_inputs=PUBLISH_INPUTS,
+    identifier_inputs=(),
+    output_schemas=("stats", "release"),
+    not_outputs=ESTIMATE.outputs,
+    output_folder=lambda paths: paths.release,
+    settings=lambda config, parameters: {
+        "country": config.country,
+        "estimate": _section(config, "estimate"),
+        "disclosure": _section(config, "disclosure"),
+        "year": parameters.get("year"),
     },
 )

@@ -121,13 +121,14 @@ def run_stage(
         )
         with recorded_run(con, record):
             cached_inputs = cache.input_hashes(con, paths, config, parameters) if cache else {}
-            reused = None if cache is None or force else cache.reusable_run(con, cached_inputs)
+            reused = (None if cache is None or force
+                      else cache.reusable_run(con, paths, cached_inputs))
             if reused is not None:
                 assert cache is not None
                 record.status = "skipped"
                 record.input_hashes = cached_inputs
                 record.parameters |= {"reused_run_id": reused,
-                                      "outputs_hash": cache.outputs_hash(con)}
+                                      "outputs_hash": cache.outputs_hash(con, paths)}
                 record.row_counts = _row_counts_of(con, reused, stage)
                 record.timings = {"total": time.perf_counter() - started}
                 return StageOutcome(
@@ -139,7 +140,7 @@ def run_stage(
             record.input_hashes = {**summary.input_hashes, **cached_inputs}
             record.row_counts = dict(summary.row_counts)
             if cache is not None:
-                record.parameters["outputs_hash"] = cache.outputs_hash(con)
+                record.parameters["outputs_hash"] = cache.outputs_hash(con, paths)
             record.timings = {**summary.timings, "total": time.perf_counter() - started}
         return StageOutcome(stage, record.status, record.timings["total"], summary.lines(),
                             record.row_counts, summary)
@@ -198,10 +199,14 @@ def estimate_flow(
 
 
 @flow(name="regmig-publish", flow_run_name="publish-{run_id}")
-def publish_flow(out_dir: Path, run_id: str, config: Config, year: int) -> StageOutcome:
-    """Tabulate, protect, audit and export the release for `year`."""
+def publish_flow(
+    out_dir: Path, run_id: str, config: Config, year: int, force: bool = False
+) -> StageOutcome:
+    """Tabulate, protect, audit and export the release for `year`; skipped when the
+    estimates, settings and the release itself are unchanged."""
     paths = RunPaths(out_dir)
     return _log(run_stage(
         "publish", paths, run_id, config, {"year": year},
         lambda: publish_task(paths, config, run_id, year),
+        cache=stage_cache.PUBLISH, force=force,
     ))

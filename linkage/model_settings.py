@@ -81,13 +81,31 @@ def _exact(column: str, description: str) -> cl.CustomComparison:
     )
 
 
+def _citizenship_comparison() -> cl.CustomComparison:
+    """Same citizenship, or one citizenship in common (a dual citizen's other passport,
+    a register's second citizenship). Not decisive: naturalisation changes it."""
+    return cl.CustomComparison(
+        output_column_name="citizenship",
+        comparison_description="citizenship: same, one in common",
+        comparison_levels=[
+            cll.NullLevel("citizenship"),
+            cll.ExactMatchLevel("citizenship"),
+            cll.CustomLevel(
+                "list_has_any(citizenships_l, citizenships_r)",
+                label_for_charts="A citizenship in common (dual citizens)",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def comparisons() -> list[cl.CustomComparison]:
     return [
         _name_comparison("given_name", "surname", "given_key", "surname_key"),
         _name_comparison("surname", "given_name", "surname_key", "given_key"),
         _date_of_birth_comparison(),
         _exact("sex", "sex"),
-        _exact("citizenship", "citizenship (changes on naturalisation: not decisive)"),
+        _citizenship_comparison(),
         _exact("country_of_birth", "country of birth"),
         # Strong but not decisive: renewals change the document, typos break its key.
         _exact("document_key", "travel document pseudonym"),
@@ -109,12 +127,13 @@ CANDIDATE_BLOCKING_RULES: tuple[tuple[str, Any], ...] = (
 
 #: Blocking of the EM passes. Pairs sharing a document are nearly all matches, so the
 #: first pass learns how a true match's names, date of birth, sex and citizenship vary;
-#: the second learns how often a match shares its document. Blocking on names alone
-#: would not do: name pools are small, and same-name strangers would teach EM that dates
-#: of birth often differ within a person.
+#: the second (same date of birth and name sounds: nearly all matches too, across
+#: documents) learns how often a match shares its document or its citizenship. Blocking
+#: on names alone would not do: name pools are small, and same-name strangers would
+#: teach EM that dates of birth often differ within a person.
 EM_BLOCKING_RULES: tuple[Any, ...] = (
     block_on("document_key"),
-    block_on("dob", "surname_key"),
+    block_on("dob", "given_key", "surname_key"),
 )
 
 #: Near-certain rules for the prior probability that two profiles match.

@@ -69,19 +69,21 @@ WITH crossings AS (
     SELECT 'border_crossings' AS source, record_id, load_id,
            coalesce('{PROFILE_PREFIX["border_crossings"]}|' || document_key,
                     '{PROFILE_PREFIX["border_crossings"]}#' || record_id) AS profile_id,
-           document_key, NULL::VARCHAR AS person_key, sex, citizenship, country_of_birth,
-           crossing_date AS record_date
+           document_key, NULL::VARCHAR AS person_key, sex, citizenship,
+           NULL::VARCHAR AS second_citizenship, country_of_birth, crossing_date AS record_date
     FROM in_border_crossings
 ), register AS (
     SELECT 'population_register', record_id, load_id,
            '{PROFILE_PREFIX["population_register"]}|' || person_key,
-           document_key, person_key, sex, citizenship, country_of_birth, registered_from
+           document_key, person_key, sex, citizenship, second_citizenship, country_of_birth,
+           registered_from
     FROM in_population_register
 ), permits AS (
     SELECT 'permits', record_id, load_id,
            coalesce('{PROFILE_PREFIX["permits"]}|' || document_key,
                     '{PROFILE_PREFIX["permits"]}#' || permit_id),
-           document_key, NULL::VARCHAR, sex, citizenship, country_of_birth, record_date
+           document_key, NULL::VARCHAR, sex, citizenship, NULL::VARCHAR, country_of_birth,
+           record_date
     FROM in_permits
 ), all_records AS (
     SELECT * FROM crossings UNION ALL SELECT * FROM register UNION ALL SELECT * FROM permits
@@ -89,6 +91,7 @@ WITH crossings AS (
 SELECT r.source, r.record_id, r.profile_id, r.document_key, r.person_key,
        nullif(i.given_name_clean, '') AS given_name, nullif(i.surname_clean, '') AS surname,
        i.date_of_birth, nullif(r.sex, '') AS sex, nullif(r.citizenship, '') AS citizenship,
+       nullif(r.second_citizenship, '') AS second_citizenship,
        nullif(r.country_of_birth, '') AS country_of_birth, r.record_date
 FROM all_records AS r
 LEFT JOIN in_ident AS i
@@ -128,7 +131,11 @@ CREATE OR REPLACE TABLE profiles AS
 WITH per_profile AS (
     SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
            min(document_key) AS document_key, min(person_key) AS person_key,
-           min(record_date) AS first_date, max(record_date) AS last_date
+           min(record_date) AS first_date, max(record_date) AS last_date,
+           -- every citizenship the profile shows, a register's second one included: a
+           -- dual citizen travels on either passport
+           list_sort(list_distinct(list(citizenship) || list(second_citizenship)))
+               AS citizenships
     FROM link_records GROUP BY profile_id
 ), named AS (
     SELECT p.*, v.date_of_birth AS dob, v.sex, v.citizenship, v.country_of_birth,
@@ -143,8 +150,8 @@ WITH per_profile AS (
 SELECT n.profile_id AS unique_id, n.source, n.n_records, n.given_name, n.surname,
        g.name_key AS given_key, s.name_key AS surname_key,
        CAST(n.dob AS DATE) AS date_of_birth, n.dob, year(CAST(n.dob AS DATE)) AS birth_year,
-       n.sex, n.citizenship, n.country_of_birth, n.document_key, n.person_key,
-       n.first_date, n.last_date
+       n.sex, n.citizenship, n.citizenships, n.country_of_birth, n.document_key,
+       n.person_key, n.first_date, n.last_date
 FROM named AS n
 LEFT JOIN sound_keys AS g ON g.name = n.given_name
 LEFT JOIN sound_keys AS s ON s.name = n.surname

@@ -14,7 +14,6 @@ result.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
-from regmig.flows.run_records import record_quality
+from regmig.flows.run_records import record_quality, table_hash
 from regmig.linkage.working_db import SOURCES
 from regmig.schemas.warehouse import RunPaths, open_warehouse
 
@@ -139,7 +138,7 @@ def _link(
     warehouse = open_warehouse(paths)
     work = working_db.open_work_db(settings, spill_dir)
     try:
-        summary.input_hashes["raw"] = content_hash(warehouse, [f"raw.{s}" for s in SOURCES])
+        summary.input_hashes["raw"] = table_hash(warehouse, [f"raw.{s}" for s in SOURCES])
         with timer.phase("load_inputs"):
             working_db.load_inputs(warehouse, work, paths)
         with timer.phase("profiles"):
@@ -167,7 +166,7 @@ def _link(
         if stored is None:
             linker, train_timings = training.train_linker(profiles_df, kept_rules, settings)
             timer.timings.update({k: round(v, 3) for k, v in train_timings.items()})
-            profiles_hash = content_hash(work, ["profiles"])
+            profiles_hash = table_hash(work, ["main.profiles"])
             model_row = training.model_row(linker, profiles_hash, run_id)
             summary.model_id, summary.retrained = model_row[0], True
         else:
@@ -240,18 +239,6 @@ def _link(
         work.close()
         warehouse.close()
         shutil.rmtree(spill_dir, ignore_errors=True)
-
-
-def content_hash(con, tables: list[str]) -> str:  # noqa: ANN001 - a DuckDB connection
-    """Order-independent hash of whole tables (the row as a struct: DuckDB 2 refuses
-    `hash(t.*)`)."""
-    parts = []
-    for table in tables:
-        n, digest = con.sql(
-            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM {table} AS t"
-        ).fetchall()[0]
-        parts.append(f"{table}:{n}:{digest}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB connections

@@ -11,9 +11,9 @@ from regmig.flows.run_records import RunRecord, close_interrupted_runs, recorded
 from regmig.flows.stage_cache import LINK, PROVENANCE_COLUMNS, StageCache
 from regmig.schemas.warehouse import RunPaths, open_identifiers, open_warehouse
 
-#: A toy stage: reads raw.permits, writes core.persons.
+#: A toy stage: reads raw.permits, writes core.persons and files in release/.
 TOY = StageCache(stage="link", warehouse_inputs=("raw.permits",), identifier_inputs=(),
-                 outputs=("core.persons",),
+                 outputs=("core.persons",), output_folder=lambda paths: paths.release,
                  settings=lambda config, _: {"threshold": config.linkage.cluster_threshold})
 
 
@@ -29,6 +29,10 @@ def warehouse(tmp_path: Path):
 
 
 def _write_outputs(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    release = Path(con.sql("SELECT path FROM duckdb_databases() WHERE NOT internal")
+                   .fetchall()[0][0]).parent / "release"
+    (release / "csv").mkdir(parents=True, exist_ok=True)
+    (release / "csv" / "table.csv").write_text("cell,value\na,5\n")
     con.execute("DELETE FROM core.persons")
     con.execute("INSERT INTO core.persons (person_id, sex, run_id) VALUES (1, 'F', ?), "
                 "(2, 'M', ?)", [run_id, run_id])
@@ -39,8 +43,12 @@ def _complete(con, paths, run_id: str, config: Config) -> dict[str, str]:
     with recorded_run(con, RunRecord(run_id, "link")) as record:
         _write_outputs(con, run_id)
         record.input_hashes = inputs
-        record.parameters["outputs_hash"] = TOY.outputs_hash(con)
+        record.parameters["outputs_hash"] = TOY.outputs_hash(con, paths)
     return inputs
+
+
+def _reusable(con, paths, config: Config) -> str | None:
+    return TOY.reusable_run(con, paths, TOY.input_hashes(con, paths, config, {}))
 
 
 def test_hash_ignores_provenance_but_not_content(warehouse):
@@ -56,7 +64,7 @@ def test_unchanged_inputs_reuse_the_last_run(warehouse):
     paths, con = warehouse
     config = Config()
     inputs = _complete(con, paths, "run-1", config)
-    assert TOY.reusable_run(con, TOY.input_hashes(con, paths, config, {})) == "run-1"
+    assert _reusable(con, paths, config) == "run-1"
     assert TOY.input_hashes(con, paths, config, {}) == inputs
 
 
@@ -66,15 +74,20 @@ def test_changed_input_setting_or_damaged_output_runs_again(warehouse):
     _complete(con, paths, "run-1", config)
 
     changed_settings = Config(linkage=LinkageConfig(cluster_threshold=0.99))
-    assert TOY.reusable_run(con, TOY.input_hashes(con, paths, changed_settings, {})) is None
+    assert _reusable(con, paths, changed_settings) is None
 
     con.execute("DELETE FROM core.persons WHERE person_id = 2")  # outputs no longer intact
-    assert TOY.reusable_run(con, TOY.input_hashes(con, paths, config, {})) is None
+    assert _reusable(con, paths, config) is None
+    _write_outputs(con, "run-1")
+    assert _reusable(con, paths, config) == "run-1"
+
+    (paths.release / "csv" / "table.csv").write_text("cell,value\na,6\n")  # edited file
+    assert _reusable(con, paths, config) is None
     _write_outputs(con, "run-1")
 
     con.execute("INSERT INTO raw.permits (load_id, row_number, record_id, permit_id, "
                 "permit_type) VALUES (2, 1, 'p3', 'C', 'work')")
-    assert TOY.reusable_run(con, TOY.input_hashes(con, paths, config, {})) is None
+    assert _reusable(con, paths, config) is None
 
 
 def test_a_skip_points_at_the_run_that_made_the_rows(warehouse):
@@ -84,8 +97,9 @@ def test_a_skip_points_at_the_run_that_made_the_rows(warehouse):
     with recorded_run(con, RunRecord("run-2", "link")) as record:
         record.status = "skipped"
         record.input_hashes = inputs
-        record.parameters |= {"reused_run_id": "run-1", "outputs_hash": TOY.outputs_hash(con)}
-    assert TOY.reusable_run(con, inputs) == "run-1"
+        record.parameters |= {"reused_run_id": "run-1",
+                              "outputs_hash": TOY.outputs_hash(con, paths)}
+    assert TOY.reusable_run(con, paths, inputs) == "run-1"
     stored = con.sql("SELECT status, parameters FROM meta.runs WHERE run_id = 'run-2'").fetchall()
     assert stored[0][0] == "skipped" and json.loads(stored[0][1])["reused_run_id"] == "run-1"
 

@@ -1,0 +1,69 @@
+"""A fast protecting pattern: open a cheap path for every exposed primary cell.
+
+For an exposed primary cell p, find the cheapest deviation of the table that keeps
+every relation and moves p up by U = threshold - value_p, and another that moves it
+down by L = value_p (to zero); suppress every published cell either deviation moves.
+Cost of moving a published cell is its value + 1 per unit, suppressed cells move for
+free, so paths reuse what is already suppressed. Both deviations stay feasible for the
+attacker once their cells are suppressed, so p's interval holds [0, threshold] at least,
+and suppressing more later never undoes it: the repair loop only grows the pattern and
+always ends with every primary cell protected.
+
+This is the linear-programming heuristic for cell suppression (Kelly, Golden and Assad,
+"Cell suppression: disclosure protection for sensitive tabular data", Networks 1992).
+secondary.py starts from its pattern and lets the integer program improve on it.
+"""
+
+from __future__ import annotations
+
+import highspy
+import numpy as np
+from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
+
+_SUPPORT = 1e-7
+
+
+class PathFinder:
+    """One LP per family, re-solved for each exposed cell (only bounds and costs change).
+
+    Columns: y_up (n), y_down (n), the deviation being y_up - y_down.
+    """
+
+    def __init__(self, incidence: RowwiseMatrix, values: np.ndarray, big_m: float) -> None:
+        n = values.size
+        self.n = n
+        self.values = values
+        self.cost = values + 1.0
+        rows = np.repeat(np.arange(incidence.n_rows), np.diff(incidence.start))
+        matrix = RowwiseMatrix.from_coo(
+            np.concatenate([rows, rows]),
+            np.concatenate([incidence.index, incidence.index + n]),
+            np.concatenate([incidence.value, -incidence.value]),
+            incidence.n_rows, 2 * n,
+        )
+        self.upper = np.concatenate([np.full(n, big_m), values])
+        self.highs = new_highs()
+        zeros = np.zeros(incidence.n_rows)
+        pass_model(self.highs, matrix, np.concatenate([self.cost, self.cost]),
+                   np.zeros(2 * n), self.upper, zeros, zeros)
+
+    def open_paths(self, p: int, x: np.ndarray, threshold: float) -> np.ndarray:
+        """Cells to suppress (beyond x) so that p can move up and down enough."""
+        cost = np.where(x > 0.5, 0.0, self.cost)
+        self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
+                                  np.concatenate([cost, cost]))
+        needed = np.zeros(self.n, dtype=bool)
+        up = threshold - self.values[p]
+        for column, amount in ((p, up), (p + self.n, self.values[p])):
+            if amount <= 0:
+                continue
+            self.highs.changeColBounds(column, amount, amount)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status != highspy.HighsModelStatus.kOptimal:
+                raise RuntimeError(f"no path protects cell {p}: "
+                                   f"{self.highs.modelStatusToString(status)}")
+            y = np.asarray(self.highs.getSolution().col_value)
+            needed |= (y[: self.n] + y[self.n:]) > _SUPPORT
+            self.highs.changeColBounds(column, 0.0, self.upper[column])
+        return needed & (x < 0.5)
