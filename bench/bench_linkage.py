@@ -181,13 +181,14 @@ def _child(code: str, *args: str) -> str:
 
 def _reset_link_output(run: Path) -> None:
     """Empty what link wrote, so a rerun on an ingested folder is a first link again."""
-    import duckdb
+    from regmig.schemas.warehouse import RunPaths, open_warehouse
 
-    con = duckdb.connect(str(run / "warehouse.duckdb"))
+    con = open_warehouse(RunPaths(run))
     for table in ("person_map", "persons", "crossings", "person_id_history", "linkage_models"):
-        con.execute(f"DELETE FROM core.{table}")
+        con.execute(f"DROP TABLE core.{table}")
     con.execute("DELETE FROM meta.quality WHERE stage = 'link'")
     con.close()
+    open_warehouse(RunPaths(run)).close()  # recreates the dropped tables, empty
 
 
 def scale(persons: int, workdir: Path, reuse: bool = False) -> None:

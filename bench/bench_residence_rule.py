@@ -164,6 +164,12 @@ def main() -> None:
     }
     if args.provisional:
         results["provisional"] = provisional_accuracy(args.provisional_persons, cuts=8)
+        results["provisional"]["recorded_at"] = results["recorded_at"]
+    elif RESULTS.is_file():  # keep the last provisional measurement
+        earlier = json.loads(RESULTS.read_text()).get("provisional")
+        if earlier is not None:
+            earlier.setdefault("recorded_at", json.loads(RESULTS.read_text())["recorded_at"])
+            results["provisional"] = earlier
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

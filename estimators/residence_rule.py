@@ -152,19 +152,48 @@ def _search_key(df: pl.DataFrame, value: pl.Expr) -> pl.Series:
     return df.select(pl.col("prank") * _PERSON_STRIDE + value).to_series()
 
 
-def _first_reaching(df: pl.DataFrame, end_col: str, level: pl.Expr, side: str) -> pl.Series:
-    """Row index, per crossing, of the first segment of the same person whose cumulative
-    `end_col` reaches `level` (side="left": >= level; side="right": > level); null when
-    the person never gets there.
+def _first_reaching(
+    df: pl.DataFrame, end_col: str, rows: pl.Series, level: pl.Series, side: str
+) -> pl.Series:
+    """For each row index in `rows`, the index of the first row of the same person whose
+    cumulative `end_col` reaches `level` (side="left": >= level; side="right": > level);
+    null when the person never gets there.
 
     Rows are sorted by person then order and the cumulative is nondecreasing within a
     person, so one sorted search over a key offset by person finds it for all rows.
     """
-    found = _search_key(df, pl.col(end_col)).search_sorted(_search_key(df, level), side=side)
+    prank = df["prank"]
+    keys = prank * _PERSON_STRIDE + df[end_col]
+    own_prank = prank.gather(rows)
+    found = keys.search_sorted(own_prank * _PERSON_STRIDE + level, side=side)
     n = df.height
     inside = found.clip(0, n - 1)
-    same_person = (found < n) & (df["prank"].gather(inside) == df["prank"])
+    same_person = (found < n) & (prank.gather(inside) == own_prank)
     return inside.zip_with(same_person, pl.Series([None], dtype=inside.dtype))
+
+
+def _decided_nearby(v: int, slack: int) -> tuple[pl.Expr, pl.Expr]:
+    """(qualifies, decision date) for crossings decided within their own stay, the stay
+    on the other side after it, or the next own stay: most crossings. Null otherwise.
+
+    A: the own stay reaches V (or never ends) -> qualifies on t + V;
+    B: else the next stay on the other side passes W - V (or never ends) -> fails;
+    C: else the next own stay completes V -> qualifies.
+    """
+    person, gap, t = pl.col("person_id"), pl.col("gap"), pl.col("t")
+    next1 = (person.shift(-1) == person).fill_null(False)
+    next2 = (person.shift(-2) == person).fill_null(False)
+    next3 = (person.shift(-3) == person).fill_null(False)
+    a = ~next1 | (gap >= v)
+    b = ~a & next1 & (~next2 | (gap.shift(-1) > slack))
+    c = ~a & ~b & next2 & (~next3 | (gap + gap.shift(-2) >= v))
+    qualifies = pl.when(a).then(True).when(b).then(False).when(c).then(True)
+    decision = (
+        pl.when(a).then(t + v)
+        .when(b).then(t.shift(-1) + slack)
+        .when(c).then(t.shift(-2) + v - gap)
+    )
+    return qualifies, decision
 
 
 def _decisions(df: pl.DataFrame, v: int, slack: int) -> pl.DataFrame:
@@ -172,28 +201,48 @@ def _decisions(df: pl.DataFrame, v: int, slack: int) -> pl.DataFrame:
 
     Qualifying: the date the days on the crossing's own side reach V. Failing: the date
     the days on the other side reach W - V inside a segment that goes on beyond it.
+    Most crossings are settled by the next stay or two (`_decided_nearby`); the others
+    search the cumulative days, arrivals counting days in for qualifying and days out
+    for failing, departures the reverse.
     """
-    arrival, t = df["arrival"], df["t"]
+    near_qualifies, near_decision = _decided_nearby(v, slack)
+    df = df.with_columns(near_qualifies=near_qualifies, near_decision=near_decision)
+    t = df["t"]
+    still_open = df["near_decision"].is_null()
+    arrivals = (still_open & df["arrival"]).arg_true()
+    departures = (still_open & ~df["arrival"]).arg_true()
 
-    def reached(side_of: str, level: int, side: str) -> pl.Series:
-        """Date the days on `side_of` ("in"/"out") counted from each crossing reach
+    def reached(rows: pl.Series, side_of: str, level: int, side: str) -> pl.Series:
+        """Date the days on `side_of` ("in"/"out") counted from each of `rows` reach
         `level` (side="right": pass it)."""
         start = df[f"{side_of}_start"]
-        row = _first_reaching(df, f"{side_of}_end", pl.col(f"{side_of}_start") + level, side)
+        own_start = start.gather(rows)
+        row = _first_reaching(df, f"{side_of}_end", rows, own_start + level, side)
         inside = row.fill_null(0)
-        date_at = t.gather(inside) + (start + level - start.gather(inside))
+        date_at = t.gather(inside) + (own_start + level - start.gather(inside))
         return date_at.zip_with(row.is_not_null(), pl.Series([None], dtype=date_at.dtype))
 
-    qualify_date = reached("in", v, "left").zip_with(arrival, reached("out", v, "left"))
-    fail_date = reached("out", slack, "right").zip_with(arrival, reached("in", slack, "right"))
+    def by_direction(on_arrivals: pl.Series, on_departures: pl.Series) -> pl.Series:
+        out = pl.repeat(None, df.height, dtype=pl.Int64, eager=True)
+        return out.scatter(arrivals, on_arrivals).scatter(departures, on_departures)
+
+    qualify_date = by_direction(reached(arrivals, "in", v, "left"),
+                                reached(departures, "out", v, "left"))
+    fail_date = by_direction(reached(arrivals, "out", slack, "right"),
+                             reached(departures, "in", slack, "right"))
     df = df.with_columns(qualify_date=qualify_date, fail_date=fail_date)
     # Ties go to qualification: V reached on the day the other side reaches W - V.
+    searched = pl.col("qualify_date").is_not_null() & (
+        pl.col("fail_date").is_null() | (pl.col("qualify_date") <= pl.col("fail_date"))
+    )
     return df.with_columns(
-        qualifies=pl.col("qualify_date").is_not_null()
-        & (pl.col("fail_date").is_null() | (pl.col("qualify_date") <= pl.col("fail_date")))
+        qualifies=pl.coalesce("near_qualifies", searched)
     ).with_columns(
-        decision=pl.when("qualifies").then("qualify_date").otherwise("fail_date")
-    ).drop("qualify_date", "fail_date")
+        decision=pl.coalesce(
+            "near_decision",
+            pl.when("qualifies").then("qualify_date").otherwise("fail_date"),
+        )
+    ).drop("qualify_date", "fail_date", "near_qualifies", "near_decision")
 
 
 def _statuses(df: pl.DataFrame) -> pl.DataFrame:
@@ -250,34 +299,38 @@ def _early_returns(
     The earliest covering crossing is found for every row at once with a second sorted
     search on the running maximum of the reaches, which increases along the rows.
     """
-    n = df.height
-    rows = pl.Series("row", range(n), dtype=pl.Int64)
+    # Only crossings that are not long-term migrations and not yet settled on their own
+    # date can gain; only migrating crossings can cover them.
+    could_gain = (~df["ltm"] & (df[ltm] > df["t"])).arg_true()
+    if could_gain.is_empty():
+        return df
     # A failing decision on the crossing's date still lets the loop see that crossing.
-    reach_date = pl.min_horizontal(
-        decision + (~pl.col("qualifies")).cast(pl.Int64),
-        pl.col(rb) + 2 * slack,
-    )
-    reach_row = (
-        _search_key(df, pl.col("t")).search_sorted(_search_key(df, reach_date), side="left")
-        .cast(pl.Int64)
-        - 1
-    )
-    early = pl.Series("early", [None] * n, dtype=pl.Int64)
+    reach_date = df.select(
+        pl.min_horizontal(decision + (~pl.col("qualifies")).cast(pl.Int64),
+                          pl.col(rb) + 2 * slack)
+    ).to_series()
+    date_keys = _search_key(df, pl.col("t"))
+    prank, t, arrival = df["prank"], df["t"], df["arrival"]
+    early = pl.repeat(None, df.height, dtype=pl.Int64, eager=True)
     for direction in (True, False):  # candidates arriving cover departures, and back
-        is_candidate = df["migrating"] & (df["arrival"] == direction)
-        cand_rows = rows.filter(is_candidate)
-        if cand_rows.is_empty():
+        candidates = (df["migrating"] & (arrival == direction)).arg_true()
+        targets = could_gain.filter(arrival.gather(could_gain) != direction)
+        if candidates.is_empty() or targets.is_empty():
             continue
-        running_reach = reach_row.filter(is_candidate).cum_max()
-        first = running_reach.search_sorted(rows, side="left").cast(pl.Int64)
-        ok = first < cand_rows.len()
-        cand = cand_rows.gather(first.clip(0, cand_rows.len() - 1))
-        covered = ok & (cand < rows) & (df["arrival"] != direction)
+        reach_row = date_keys.search_sorted(
+            prank.gather(candidates) * _PERSON_STRIDE + reach_date.gather(candidates),
+            side="left",
+        ).cast(pl.Int64) - 1
+        first = reach_row.cum_max().search_sorted(targets.cast(pl.Int64), side="left")
+        ok = first < candidates.len()
+        cand = candidates.gather(first.clip(0, candidates.len() - 1))
+        covered = ok & (cand < targets)
         cand_rb = df[rb].gather(cand)
-        value = df["t"].zip_with(df["t"] >= cand_rb, cand_rb)
-        early = value.zip_with(covered, early)
+        t_target = t.gather(targets)
+        value = t_target.zip_with(t_target >= cand_rb, cand_rb)
+        early = early.scatter(targets.filter(covered), value.filter(covered))
     return df.with_columns(
-        pl.when(~pl.col("ltm") & early.is_not_null())
+        pl.when(early.is_not_null())
         .then(pl.min_horizontal(ltm, early))
         .otherwise(ltm)
         .alias(ltm)

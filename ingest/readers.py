@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
 #: Bytes read to recognise a file that is not text at all.
 SNIFF_BYTES = 64 * 1024
+#: Bytes validated as UTF-8 at a time.
+UTF8_CHECK_BYTES = 16 * 1024 * 1024
 
 ROW_NUMBER = "row_number"
 
@@ -85,6 +88,12 @@ def open_delivery(path: Path, source: str) -> Delivery:
     if not path.is_file():
         raise RegmigError(f"{path}: file not found")
     file_format = _detect_format(path)
+    if file_format == "csv" and not _is_utf8(path):
+        # Checked up front: the CSV reader would stop at the bad byte only, after work
+        # that is then lost, and cannot hand a malformed non-UTF-8 line to quarantine.
+        line = _first_invalid_utf8_line(path)
+        raise RegmigError(f"{path}: not UTF-8 encoded (first invalid byte on line "
+                          f"{line}); export the file as UTF-8")
     header = _csv_header(path) if file_format == "csv" else _parquet_header(path)
     return _match_header(path, source, file_format, header)
 
@@ -252,12 +261,30 @@ def _empty_text_frame(delivery: Delivery) -> pl.DataFrame:
 
 
 def _csv_failure(path: Path, exc: Exception) -> str:
-    message = _one_line(exc)
-    if "UTF8" in message.upper().replace("-", ""):
-        line = _first_invalid_utf8_line(path)
-        where = f" (first invalid byte on line {line})" if line else ""
-        return f"{path}: not UTF-8 encoded{where}; export the file as UTF-8"
+    # pyarrow quotes the offending line: cut the quote, which may hold names (the message
+    # is kept in meta.loads).
+    message = re.sub(r"(Row #\d+: [^:]*):.*", r"\1", _one_line(exc))
     return f"{path}: unreadable CSV ({message})"
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is UTF-8, validated by polars (SIMD) a block at a time, each
+    block cut after its last newline so that no character is split."""
+    carry = b""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(UTF8_CHECK_BYTES), b""):
+            block = carry + block
+            cut = block.rfind(b"\n") + 1
+            try:
+                pl.Series([block[:cut]], dtype=pl.Binary).cast(pl.String)
+            except pl.exceptions.PolarsError:
+                return False
+            carry = block[cut:]
+    try:
+        pl.Series([carry], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
 
 
 def _first_invalid_utf8_line(path: Path) -> int | None:

@@ -11,9 +11,12 @@ Guarantees:
   and recorded in meta.loads with status refused; nothing of it is loaded.
 - Idempotent: the same bytes offered again are reported and skipped; a new delivery for a
   source and period supersedes the one in force (loads.py says how the period is known).
-- Atomic: one transaction per database; identifiers.duckdb commits first, the warehouse
-  last, and leftovers of a load that died in between are removed on the next run
-  (loads.py). A crash or kill mid-load leaves the warehouse as it was.
+- Atomic: rows are first staged in files (staging.py), then taken in by one transaction
+  per database; identifiers.duckdb commits first, the warehouse last, and leftovers of a
+  load that died in between are removed on the next run (loads.py). A crash or kill
+  mid-load leaves the warehouse as it was.
+- Bounded memory: batches of `IngestConfig.csv_block_bytes`; 10 million crossings in about
+  1 GB (bench/bench_ingest.py).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import polars as pl
 from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.flows.run_records import file_sha256, record_quality
-from regmig.ingest import loads, overlap, readers, separation, validation
+from regmig.ingest import loads, overlap, readers, separation, staging, validation
 from regmig.ingest.cleaning import normalise_text
 from regmig.ingest.pseudonyms import Pseudonymiser, load_key
 from regmig.schemas.classifications import SOURCES
@@ -176,23 +179,31 @@ class _Databases:
         except duckdb.IOException as exc:
             raise RegmigError(f"{self.paths.out}: cannot open the run folder's databases "
                               f"(in use by another process?): {exc}".splitlines()[0]) from None
-        self.memory_limits = []
+        # Settings belong to the database instance, which later stages in the same process
+        # share: they are given back on exit. Row order of raw.* is immaterial (row_number
+        # says where a row was), and dropping it lets DuckDB insert in parallel.
+        settings = {"memory_limit": self.config.ingest.duckdb_memory_limit,
+                    "preserve_insertion_order": False}
+        self.previous_settings = []
         for con in (self.warehouse, self.identifiers):
             con.execute("SET enable_progress_bar = false")
-            self.memory_limits.append(
-                con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
-            con.execute("SET memory_limit = ?", [self.config.ingest.duckdb_memory_limit])
+            self.previous_settings.append({
+                name: con.sql("SELECT current_setting(?)", params=[name]).fetchall()[0][0]
+                for name in settings
+            })
+            for name, value in settings.items():
+                con.execute(f"SET {name} = ?", [value])
         self.pseudonymiser = Pseudonymiser(key)
         loads.remove_orphans(self.warehouse, self.identifiers)
+        staging.remove_leftovers(self.paths.out)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.pseudonymiser.close()
-        for con, limit in zip((self.warehouse, self.identifiers), self.memory_limits,
-                              strict=True):
-            # The setting belongs to the database instance, which later stages of the
-            # same process share: give them the limit they had.
-            con.execute("SET memory_limit = ?", [limit])
+        for con, previous in zip((self.warehouse, self.identifiers), self.previous_settings,
+                                 strict=True):
+            for name, value in previous.items():
+                con.execute(f"SET {name} = ?", [value])
             con.close()
 
     def load(self, source: str, path: Path, run_id: str, period: str | None = None) -> LoadResult:
@@ -234,44 +245,67 @@ class _Databases:
             loads.record_ids_in_force(warehouse, source, prior.load_id if prior else None)
         )
         timings: dict[str, float] = defaultdict(float)
-        identifiers_committed = False
         depth = self.config.ingest.overlap_batches
-        warehouse.execute("BEGIN TRANSACTION")
-        identifiers.execute("BEGIN TRANSACTION")
-        writer = overlap.BackgroundWriter(depth)
+        staged = staging.Staging(self.paths.out, load_id)
         try:
+            # Phase 1: read, validate, clean; rows go to staging files, not the databases.
+            writer = overlap.BackgroundWriter(depth)
+            try:
+                clock = time.perf_counter()
+                batches = readers.read_batches(delivery, self.config.ingest)
+                with contextlib.closing(overlap.prefetched(batches, depth)) as prefetched:
+                    for batch in prefetched:
+                        timings["read_wait"] += time.perf_counter() - clock
+                        self._load_batch(batch, delivery, load_id, seen, result, timings,
+                                         writer, staged)
+                        clock = time.perf_counter()
+            finally:
+                clock = time.perf_counter()
+                writer.finish()
+                timings["stage_wait"] += time.perf_counter() - clock
+            # Phase 2: one transaction per database, identifiers first, warehouse last.
             clock = time.perf_counter()
-            batches = readers.read_batches(delivery, self.config.ingest)
-            with contextlib.closing(overlap.prefetched(batches, depth)) as prefetched:
-                for batch in prefetched:
-                    timings["read_wait"] += time.perf_counter() - clock
-                    self._load_batch(batch, delivery, load_id, seen, result, timings, writer)
-                    clock = time.perf_counter()
-            clock = time.perf_counter()
-            writer.finish()
-            timings["write_wait"] += time.perf_counter() - clock
+            self._commit(delivery, load_id, prior, staged, result, run_id)
+            timings["insert_and_commit"] += time.perf_counter() - clock
+        finally:
+            staged.remove()
+        if prior is not None:
+            loads.remove_orphans(warehouse, identifiers)
+        result.load_id = load_id
+        result.timings.update(timings)
+
+    def _commit(
+        self,
+        delivery: readers.Delivery,
+        load_id: int,
+        prior: loads.PriorLoad | None,
+        staged: staging.Staging,
+        result: LoadResult,
+        run_id: str,
+    ) -> None:
+        warehouse, identifiers = self.warehouse, self.identifiers
+        identifiers_committed = False
+        identifiers.execute("BEGIN TRANSACTION")
+        warehouse.execute("BEGIN TRANSACTION")
+        try:
+            staged.insert_into(identifiers, RECORDS.qualified)
+            staged.insert_into(identifiers, QUARANTINE.qualified)
+            staged.insert_into(warehouse, SOURCE_TABLES[delivery.source].qualified)
+            staged.insert_into(warehouse, REJECTED.qualified)
             if prior is not None:
-                loads.supersede(warehouse, source, prior.load_id, load_id)
+                loads.supersede(warehouse, delivery.source, prior.load_id, load_id)
                 result.superseded_load_id = prior.load_id
             self._record_load(delivery, load_id, result, run_id)
-            clock = time.perf_counter()
             identifiers.execute("COMMIT")
             identifiers_committed = True
             warehouse.execute("COMMIT")
-            timings["commit"] += time.perf_counter() - clock
         except BaseException:
-            with contextlib.suppress(BaseException):
-                writer.finish()  # no write may run while the transactions roll back
             warehouse.execute("ROLLBACK")
             if not identifiers_committed:
                 identifiers.execute("ROLLBACK")
             else:
                 loads.remove_orphans(warehouse, identifiers)
             raise
-        if prior is not None:
-            loads.remove_orphans(warehouse, identifiers)
-        result.load_id = load_id
-        result.timings.update(timings)
 
     def _load_batch(
         self,
@@ -282,6 +316,7 @@ class _Databases:
         result: LoadResult,
         timings: dict[str, float],
         writer: overlap.BackgroundWriter,
+        staged: staging.Staging,
     ) -> None:
         source = delivery.source
         clock = time.perf_counter()
@@ -309,11 +344,11 @@ class _Databases:
 
         def write() -> None:
             clock = time.perf_counter()
-            _insert(self.identifiers, RECORDS.qualified, ident_rows)
-            _insert(self.identifiers, QUARANTINE.qualified, quarantine)
-            _insert(self.warehouse, SOURCE_TABLES[source].qualified, raw_rows)
-            _insert(self.warehouse, REJECTED.qualified, rejected)
-            timings["write"] += time.perf_counter() - clock
+            staged.write(RECORDS.qualified, ident_rows)
+            staged.write(QUARANTINE.qualified, quarantine)
+            staged.write(SOURCE_TABLES[source].qualified, raw_rows)
+            staged.write(REJECTED.qualified, rejected)
+            timings["stage_write"] += time.perf_counter() - clock
 
         writer.submit(write)
         result.rows_read += delivered.height + batch.malformed.height
@@ -341,11 +376,3 @@ class _Databases:
                          f"{delivery.source} load {load_id} ({delivery.path.name})")])
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    if frame.is_empty():
-        return
-    con.register("ingest_batch", frame)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM ingest_batch")
-    finally:
-        con.unregister("ingest_batch")

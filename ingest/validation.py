@@ -49,8 +49,13 @@ def model_failures(frame: pl.DataFrame, source: str) -> pl.DataFrame:
         cases = errors.failure_cases
     else:
         return empty_failures()
+    whole_frame = cases.filter(pl.col("index").is_null())
+    if whole_frame.height:
+        # Columns and types are fixed by the reader (all text, every contract column), so
+        # a failure without a row is a bug of ingest, not a fault of the delivery.
+        raise RuntimeError(f"{source}: schema-level validation failure "
+                           f"{whole_frame.select('column', 'check').rows()}")
     row_numbers = frame[ROW_NUMBER]
-    cases = cases.filter(pl.col("index").is_not_null())
     return pl.DataFrame({
         ROW_NUMBER: row_numbers.gather(cases["index"].cast(pl.Int64)),
         "column_name": cases["column"],

@@ -13,6 +13,10 @@ no exact dates of birth: only ids, year and month of birth, and non-identifying 
 from __future__ import annotations
 
 import duckdb
+from regmig.schemas.table_spec import create_tables
+from regmig.schemas.tables.core import CROSSINGS, PERSON_MAP, PERSONS
+
+CORE_TABLES = {"person_map": PERSON_MAP, "persons": PERSONS, "crossings": CROSSINGS}
 
 
 def build_record_clusters(work: duckdb.DuckDBPyConnection, cluster_threshold: float) -> None:
@@ -133,7 +137,9 @@ def write_core_tables(
                       "travel_purpose, run_id"),
     ):
         arrow = work.sql(f"SELECT {columns} FROM out_{table}").to_arrow_table()
-        warehouse.execute(f"DELETE FROM core.{table}")
+        # Dropping and recreating is instant; deleting ten million keyed rows is not.
+        warehouse.execute(f"DROP TABLE core.{table}")
+        create_tables(warehouse, [CORE_TABLES[table]])
         warehouse.register("_arrow_out", arrow)
         warehouse.execute(
             f"INSERT INTO core.{table} ({columns}) SELECT {columns} FROM _arrow_out"

@@ -254,22 +254,21 @@ def test_load_killed_mid_way_leaves_the_warehouse_as_it_was(sample_delivery, tmp
     process = subprocess.Popen([sys.executable, str(script), str(paths.out), str(big)],
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "started"
-    # Kill once the load is writing: identifiers.duckdb grows while its transaction runs.
-    size = paths.identifiers.stat().st_size
+    # Kill once the load is under way: its first batches are staged.
+    staged = paths.out / ".ingest-staging"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
-        wal = paths.identifiers.with_name(paths.identifiers.name + ".wal")
-        grown = paths.identifiers.stat().st_size > size or wal.exists()
-        if grown:
+        if len(list(staged.glob("*/*/*.parquet"))) >= 4:
             break
         time.sleep(0.05)
-    time.sleep(0.5)
     assert process.poll() is None, "the load finished before it could be killed"
     process.kill()
     process.wait()
 
     assert warehouse_hash(paths) == before
+    assert staged.exists()  # the killed load's leftovers ...
     result = ingest_file(paths, Config(), "border_crossings", big, "after")
+    assert not any(staged.iterdir())  # ... are gone after the next run
     assert result.rows_loaded == result.rows_read == sample.height * 4
     with duckdb.connect(str(paths.identifiers), read_only=True) as con:
         assert con.sql("SELECT count(*) FROM ident.records").fetchall() == [

@@ -112,7 +112,7 @@ def corruption(draw, clean: bytes) -> bytes:
 def test_corrupted_delivery_is_loaded_or_quarantined_row_by_row(
     source, clean_files, empty_run, tmp_path_factory
 ):
-    @settings(max_examples=10, deadline=None,
+    @settings(max_examples=8, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(data=st.data())
@@ -150,6 +150,10 @@ def _assert_every_row_accounted_for(paths: RunPaths, source: str, rows_read: int
         rejected = con.sql("SELECT DISTINCT row_number FROM raw.rejected").pl()["row_number"]
         meta = con.sql("SELECT rows_read, rows_loaded, rows_rejected FROM meta.loads"
                        ).fetchall()
+        unlocated = con.sql(f"""SELECT count(*) FROM raw.rejected WHERE NOT starts_with(
+            reason, '{source}.csv: row ' || row_number || (CASE WHEN column_name IS NULL
+            THEN ':' ELSE ', column ' || column_name || ':' END))""").fetchall()
+    assert unlocated == [(0,)]  # every reason names the file, the row and the column
     assert meta == [(rows_read, loaded.len(), rejected.len())]
     numbers = sorted(loaded.to_list() + rejected.to_list())
     assert numbers == list(range(1, rows_read + 1))

@@ -47,23 +47,43 @@ class PathFinder:
         pass_model(self.highs, matrix, np.concatenate([self.cost, self.cost]),
                    np.zeros(2 * n), self.upper, zeros, zeros)
 
-    def open_paths(self, p: int, x: np.ndarray, threshold: float) -> np.ndarray:
-        """Cells to suppress (beyond x) so that p can move up and down enough."""
+    def open_paths(self, cells: np.ndarray, x: np.ndarray, threshold: float) -> np.ndarray:
+        """Cells to suppress (beyond x) so that every cell in `cells` can move up by
+        threshold - value and down by value.
+
+        One joint deviation per direction moves all the cells together (any joint
+        deviation is also one for each cell alone); if the cells' moves conflict, each
+        cell gets its own.
+        """
         cost = np.where(x > 0.5, 0.0, self.cost)
         self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
                                   np.concatenate([cost, cost]))
         needed = np.zeros(self.n, dtype=bool)
-        up = threshold - self.values[p]
-        for column, amount in ((p, up), (p + self.n, self.values[p])):
-            if amount <= 0:
-                continue
-            self.highs.changeColBounds(column, amount, amount)
-            self.highs.run()
-            status = self.highs.getModelStatus()
-            if status != highspy.HighsModelStatus.kOptimal:
-                raise RuntimeError(f"no path protects cell {p}: "
-                                   f"{self.highs.modelStatusToString(status)}")
-            y = np.asarray(self.highs.getSolution().col_value)
-            needed |= (y[: self.n] + y[self.n:]) > _SUPPORT
-            self.highs.changeColBounds(column, 0.0, self.upper[column])
+        up = threshold - self.values[cells]
+        down = self.values[cells]
+        for columns, amounts in ((cells, up), (cells + self.n, down)):
+            keep = amounts > 0
+            support = self._move(columns[keep], amounts[keep])
+            if support is None:
+                for column, amount in zip(columns[keep], amounts[keep], strict=True):
+                    single = self._move(np.array([column]), np.array([amount]))
+                    if single is None:
+                        raise RuntimeError(f"no path protects cell {column % self.n}")
+                    needed |= single
+            else:
+                needed |= support
         return needed & (x < 0.5)
+
+    def _move(self, columns: np.ndarray, amounts: np.ndarray) -> np.ndarray | None:
+        """Cheapest deviation with the given columns fixed at the amounts."""
+        if columns.size == 0:
+            return np.zeros(self.n, dtype=bool)
+        self.highs.changeColsBounds(columns.size, columns, amounts, amounts)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        y = np.asarray(self.highs.getSolution().col_value)
+        self.highs.changeColsBounds(columns.size, columns, np.zeros(columns.size),
+                                    self.upper[columns])
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        return (y[: self.n] + y[self.n:]) > _SUPPORT

@@ -100,8 +100,8 @@ def _repair(
         if not exposed:
             return x, rounds
         cuts.extend(e.cut for e in exposed)
-        for exposure in exposed:
-            x = np.maximum(x, finder.open_paths(exposure.cell, x, threshold))
+        cells = np.array([e.cell for e in exposed], dtype=np.int64)
+        x = np.maximum(x, finder.open_paths(cells, x, threshold))
 
 
 def _optimise(
