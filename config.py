@@ -28,6 +28,7 @@ from regmig.errors import RegmigError
 
 RepairPolicy = Literal["midpoint", "drop", "refuse"]
 DisclosureMethod = Literal["suppression", "rounding"]
+AgeClassification = Literal["five_year", "single_year"]
 
 
 @dataclass(frozen=True)
@@ -150,13 +151,14 @@ class DisclosureConfig:
     rounding_base: int = 5
     #: Seed of the random rounding, so a re-run releases the same numbers.
     rounding_seed: int = 20070711
-    #: Seconds the suppression solver may use per table family.
-    solver_time_limit: float = 60.0
+    #: Seconds per table family the integer program may spend improving on the fast
+    #: repaired pattern (0: keep the repaired pattern).
+    solver_time_limit: float = 10.0
     #: Rounds of (solve, attack, add cuts) before the suppression gives up.
     max_suppression_rounds: int = 60
     #: Age breakdown of the Eurostat tables: "five_year" (Y_LT5 ... Y_GE85) or
     #: "single_year" (Y_LT1, Y1 ... Y_GE100).
-    age_classification: str = "five_year"
+    age_classification: AgeClassification = "five_year"
     #: A provisional migration (window not closed) is counted when its modelled
     #: probability of being long-term is at least this; its table is then provisional.
     provisional_cutoff: float = 0.5

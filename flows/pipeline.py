@@ -9,7 +9,6 @@ never interrupted.
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -67,13 +66,16 @@ def open_run_folder(paths: RunPaths) -> duckdb.DuckDBPyConnection:
 
 
 def publish_year(con: duckdb.DuckDBPyConnection, reference_year: int | None) -> int:
-    """The year to publish: the one asked for, else the last year the data cover fully."""
+    """The year to publish: the one asked for, else the estimate stage's default (the
+    last calendar year the crossings cover completely)."""
+    from regmig.estimators.stage import default_reference_year
+
     if reference_year is not None:
         return reference_year
-    last_day = con.sql("SELECT max(crossing_date) FROM core.crossings").fetchall()[0][0]
-    if last_day is None:
+    data_end = con.sql("SELECT max(crossing_date) FROM core.crossings").fetchall()[0][0]
+    if data_end is None:
         raise RegmigError("no crossings were linked, so there is no year to publish")
-    return last_day.year if last_day == date(last_day.year, 12, 31) else last_day.year - 1
+    return default_reference_year(data_end)
 
 
 @flow(name="regmig-pipeline", log_prints=False)

@@ -1,13 +1,44 @@
-"""Placeholder command: replaced by the stage's implementation."""
+"""`regmig publish --out DIR --year Y [--config FILE]`: tables, disclosure control with an
+audit, and the release exports."""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from regmig.errors import RegmigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=str)
+    parser.add_argument("--out", required=True, type=Path,
+                        help="run folder holding warehouse.duckdb (after `regmig estimate`)")
+    parser.add_argument("--year", required=True, type=int,
+                        help="reference year: flows in the year, stocks on 1 January")
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise RegmigError("this command is not implemented yet")
+    from regmig.config import load_config
+    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
+    from regmig.publish.stage import STAGE, publish
+    from regmig.schemas.warehouse import RunPaths, open_warehouse
+
+    paths = RunPaths(args.out)
+    if not paths.warehouse.is_file():
+        raise RegmigError(f"{args.out}: no warehouse.duckdb here; run `regmig ingest`, "
+                          "`regmig link` and `regmig estimate` first")
+    config = load_config(args.config)
+    run_id = new_run_id()
+    con = open_warehouse(paths)
+    try:
+        record = RunRecord(run_id=run_id, stage=STAGE,
+                           parameters={"year": args.year, "config": config.as_dict()})
+        with recorded_run(con, record):
+            summary = publish(paths, config, run_id, args.year)
+            record.row_counts = summary.row_counts
+            record.timings = summary.timings
+            record.input_hashes = summary.input_hashes
+    finally:
+        con.close()
+    print("\n".join(summary.lines()))
+    return 0

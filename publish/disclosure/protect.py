@@ -1,4 +1,4 @@
-"""Protect one table family by the configured method, then audit it."""
+"""Protect one table family by the configured method (suppression or rounding)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ProtectedFamily:
     suppressed: np.ndarray
     #: What the release shows for each cell (true or rounded; meaningless if suppressed).
     shown: np.ndarray
-    report: AuditReport
+    report: AuditReport | None
     suppression: SuppressionResult | None
     seconds: float
 
@@ -42,25 +42,27 @@ def protect(family: CellFamily, config: DisclosureConfig) -> ProtectedFamily:
     started = time.perf_counter()
     primary = primary_cells(family, config)
     values = family.values
-    released = family.released
     if config.method == "rounding":
         shown = random_round(values, family.name, config)
         suppressed = np.zeros(family.n_cells, dtype=bool)
-        report = audit(family, primary, released, shown, config.threshold,
-                       rounding_base=config.rounding_base)
         result = None
     else:
         result = suppress(family, primary, config)
         suppressed = result.suppressed
         shown = values.copy()
-        report = audit_suppression(family, primary, suppressed, config.threshold)
-    return ProtectedFamily(family, config.method, primary, suppressed, shown, report, result,
+    # Not audited here: the caller audits what it is about to release (audit_release).
+    return ProtectedFamily(family, config.method, primary, suppressed, shown, None, result,
                            time.perf_counter() - started)
 
 
-def audit_suppression(
-    family: CellFamily, primary: np.ndarray, suppressed: np.ndarray, threshold: int
+def audit_release(
+    family: CellFamily, protected: ProtectedFamily, config: DisclosureConfig
 ) -> AuditReport:
-    """Audit a suppression pattern: the release shows every released, unsuppressed cell."""
-    published = family.released & ~suppressed
-    return audit(family, primary, published, family.values, threshold)
+    """Audit what would be released: every released, unsuppressed cell as shown."""
+    published = family.released & ~protected.suppressed
+    # Primary cells are recomputed from the values, not taken from the protector.
+    primary = primary_cells(family, config)
+    if protected.method == "rounding":
+        return audit(family, primary, published, protected.shown, config.threshold,
+                     rounding_base=config.rounding_base)
+    return audit(family, primary, published, family.values, config.threshold)

@@ -75,15 +75,19 @@ class PathFinder:
         return needed & (x < 0.5)
 
     def _move(self, columns: np.ndarray, amounts: np.ndarray) -> np.ndarray | None:
-        """Cheapest deviation with the given columns fixed at the amounts."""
+        """Cheapest deviation with the given columns fixed at the amounts (and the
+        opposite direction of those cells held at zero, so the net move is exact)."""
         if columns.size == 0:
             return np.zeros(self.n, dtype=bool)
-        self.highs.changeColsBounds(columns.size, columns, amounts, amounts)
+        opposite = (columns + self.n) % (2 * self.n)
+        both = np.concatenate([columns, opposite])
+        self.highs.changeColsBounds(both.size, both,
+                                    np.concatenate([amounts, np.zeros(columns.size)]),
+                                    np.concatenate([amounts, np.zeros(columns.size)]))
         self.highs.run()
         status = self.highs.getModelStatus()
         y = np.asarray(self.highs.getSolution().col_value)
-        self.highs.changeColsBounds(columns.size, columns, np.zeros(columns.size),
-                                    self.upper[columns])
+        self.highs.changeColsBounds(both.size, both, np.zeros(both.size), self.upper[both])
         if status != highspy.HighsModelStatus.kOptimal:
             return None
         return (y[: self.n] + y[self.n:]) > _SUPPORT

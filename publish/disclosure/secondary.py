@@ -101,7 +101,11 @@ def _repair(
             return x, rounds
         cuts.extend(e.cut for e in exposed)
         cells = np.array([e.cell for e in exposed], dtype=np.int64)
-        x = np.maximum(x, finder.open_paths(cells, x, threshold))
+        grown = np.maximum(x, finder.open_paths(cells, x, threshold))
+        if np.array_equal(grown, x):
+            # Cannot happen with exact arithmetic; never loop: the audit will decide.
+            return x, rounds
+        x = grown
 
 
 def _optimise(

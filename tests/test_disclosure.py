@@ -1,0 +1,164 @@
+"""Disclosure control on hand-made tables whose answers are worked out by hand."""
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import pytest
+from regmig.config import DisclosureConfig
+from regmig.errors import RegmigError
+from regmig.publish.disclosure.audit import audit, require_protected
+from regmig.publish.disclosure.family import TableCells, build_family
+from regmig.publish.disclosure.primary import primary_cells, primary_mask
+from regmig.publish.disclosure.protect import ProtectedFamily, audit_release, protect
+from regmig.publish.disclosure.rounding import random_round
+from regmig.publish.tables.cube import Dimension, TableSpec
+
+CONFIG = DisclosureConfig(solver_time_limit=5.0)
+
+
+def _dim(name: str, codes: tuple[str, ...], total: str = "TOTAL") -> Dimension:
+    return Dimension(name, (total, *codes), ((total, codes),), label=name)
+
+
+def _table(table_id: str, dims: tuple[Dimension, ...], inner: dict[tuple, int],
+           population: str = "pop", unit: str = "persons", bounded_by: str | None = None
+           ) -> TableCells:
+    """All cells of a table with margins, from its inner cells."""
+    rows = []
+    grid = [[]]
+    for dim in dims:
+        grid = [g + [c] for g in grid for c in dim.codes]
+    for cell in grid:
+        value = sum(v for key, v in inner.items()
+                    if all(c == d.codes[0] or c == k for c, k, d in zip(cell, key, dims)))
+        rows.append((*cell, value, True))
+    frame = pl.DataFrame(rows, schema=[d.name for d in dims] + ["value", "released"],
+                         orient="row")
+    spec = TableSpec(table_id, table_id, population, unit, dims, "f", bounded_by=bounded_by)
+    return TableCells(spec, frame)
+
+
+def _keys(family, mask) -> set[str]:
+    return set(family.cells.filter(pl.Series(mask))["key"].to_list())
+
+
+ROWS = _dim("row", ("r1", "r2", "r3"))
+COLS = _dim("col", ("c1", "c2", "c3"))
+#: r1c1 = 2 is the only small cell. The cheapest rectangle through it (cost value + 1)
+#: is r1c2 (10), r2c1 (8), r2c2 (30): 51, against 53 via r3 and 71 via c3.
+INNER_3X3 = {("r1", "c1"): 2, ("r1", "c2"): 10, ("r1", "c3"): 20,
+             ("r2", "c1"): 8, ("r2", "c2"): 30, ("r2", "c3"): 40,
+             ("r3", "c1"): 15, ("r3", "c2"): 25, ("r3", "c3"): 50}
+
+
+def test_primary_rule_and_zeros():
+    values = np.array([0, 1, 4, 5, 100], dtype=float)
+    assert primary_mask(values, CONFIG).tolist() == [False, True, True, False, False]
+    zeros = dataclasses.replace(CONFIG, zeros_disclosive=True)
+    assert primary_mask(values, zeros).tolist() == [True, True, True, False, False]
+    ten = dataclasses.replace(CONFIG, threshold=10)
+    assert primary_mask(values, ten).tolist() == [False, True, True, True, False]
+
+
+def test_3x3_one_primary_forces_the_cheapest_rectangle():
+    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+    assert family.n_relations == 8  # 4 row sums + 4 column sums, margins included
+    protected = protect(family, CONFIG)
+    assert _keys(family, protected.primary) == {"persons|pop|col=c1;row=r1;"}
+    assert _keys(family, protected.suppressed & ~protected.primary) == {
+        "persons|pop|col=c2;row=r1;", "persons|pop|col=c1;row=r2;",
+        "persons|pop|col=c2;row=r2;",
+    }
+    report = audit_release(family, protected, CONFIG)
+    assert report.passed
+    # By hand: r1c1 + r1c2 = 12 and r1c1 + r2c1 = 10 (published margins), r2c2 = 38 - r2c1.
+    row = report.findings.row(0, named=True)
+    assert (row["lower"], row["upper"]) == (0.0, 10.0)
+
+
+def test_audit_fails_closed_on_a_weak_pattern():
+    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+    primary = primary_cells(family, CONFIG)
+    # Weak: suppress r1c1 and r1c2 only; column c1 still gives r1c1 = 25 - 8 - 15.
+    weak = primary | np.isin(family.cells["key"].to_numpy(), ["persons|pop|col=c2;row=r1;"])
+    report = audit(family, primary, family.released & ~weak, family.values, 5)
+    assert not report.passed
+    failure = report.failures.row(0, named=True)
+    assert failure["lower"] == failure["upper"] == 2.0
+    with pytest.raises(RegmigError, match=r"col=c1;row=r1.*no release was written"):
+        require_protected([report])
+
+
+SEX = _dim("sex", ("M", "F"), total="T")
+CIT = _dim("citizenship", ("NAT", "FOR"))
+#: Table A (sex) is the citizenship=TOTAL margin of table B (citizenship x sex).
+INNER_B = {("M", "NAT"): 1, ("M", "FOR"): 2, ("F", "NAT"): 20, ("F", "FOR"): 20}
+
+
+def test_tables_sharing_a_margin_are_protected_together():
+    a = _table("a", (SEX,), {("M",): 3, ("F",): 40})
+    b = _table("b", (SEX, CIT), INNER_B)
+    family = build_family("f", [a, b])
+    assert family.n_cells == 9  # A's three cells are B's citizenship=TOTAL column
+    protected = protect(family, CONFIG)
+    assert _keys(family, protected.primary) == {
+        "persons|pop|sex=M;", "persons|pop|citizenship=NAT;sex=M;",
+        "persons|pop|citizenship=FOR;sex=M;",
+    }
+    # By hand: M (3) needs F (40) or T (43) to move with it, and F moves only if its
+    # citizenship parts do; the cheapest is F/NAT + F/FOR + F (21 + 21 + 41 = 83) against
+    # T (44) + T/NAT or T/FOR (22, 23) + F/NAT + F/FOR (21 + 21) = 108.
+    assert _keys(family, protected.suppressed & ~protected.primary) == {
+        "persons|pop|citizenship=NAT;sex=F;", "persons|pop|citizenship=FOR;sex=F;",
+        "persons|pop|sex=F;",
+    }
+    assert audit_release(family, protected, CONFIG).passed
+    # Protecting B alone is not enough once A is published in full: A gives M = 43 - 40.
+    alone = build_family("b", [b])
+    pattern = protect(alone, CONFIG)
+    suppressed = set(alone.cells.filter(pl.Series(pattern.suppressed))["key"].to_list())
+    union_suppressed = np.isin(family.cells["key"].to_numpy(), list(suppressed))
+    union_suppressed &= ~np.isin(family.cells["key"].to_numpy(), ["persons|pop|sex=F;",
+                                                                    "persons|pop|sex=M;"])
+    union_suppressed |= np.isin(family.cells["key"].to_numpy(), ["persons|pop|sex=M;"])
+    report = audit(family, primary_cells(family, CONFIG), ~union_suppressed, family.values, 5)
+    assert not report.passed
+
+
+def test_persons_are_bounded_by_cases():
+    kind = _dim("kind", ("first", "extension"))
+    cases = _table("cases", (kind,), {("first",): 30, ("extension",): 3}, unit="cases")
+    persons = _table("persons", (kind,), {("first",): 28, ("extension",): 3},
+                     bounded_by="cases")
+    family = build_family("f", [cases, persons])
+    slack = family.cells.filter(pl.col("key").str.starts_with("slack|"))
+    assert sorted(slack["value"].to_list()) == [0, 2, 2]  # cases - persons per cell
+    assert not slack["sensitive"].any() and not slack["released"].any()
+    protected = protect(family, CONFIG)
+    assert audit_release(family, protected, CONFIG).passed
+
+
+def test_rounding_is_repeatable_and_audited():
+    values = np.arange(0, 40, dtype=float)
+    config = dataclasses.replace(CONFIG, method="rounding", rounding_base=5)
+    rounded = random_round(values, "f", config)
+    assert (np.mod(rounded, 5) == 0).all()
+    assert (np.abs(rounded - values) < 5).all()
+    assert np.array_equal(rounded, random_round(values, "f", config))
+    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+    protected = protect(family, config)
+    assert not protected.suppressed.any()
+    assert (np.mod(protected.shown, 5) == 0).all()
+    report = audit_release(family, protected, config)
+    assert report.findings.height == 1 and report.findings["width"][0] >= 5
+    # Base 3 leaves a rounded cell within +-2: too narrow for threshold 5, so it fails.
+    base3 = dataclasses.replace(config, rounding_base=3)
+    narrow = audit_release(family, protect(family, base3), base3)
+    assert not narrow.passed
+
+
+def test_protected_family_never_publishes_a_primary_cell():
+    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+    protected: ProtectedFamily = protect(family, CONFIG)
+    assert (protected.suppressed[protected.primary & family.released]).all()

@@ -1,0 +1,169 @@
+"""The publish stage on the real chain: sample -> ingest -> link -> estimate -> publish."""
+
+import json
+import shutil
+import zipfile
+from datetime import date
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from fixtures.publish import SAMPLE_LAST_COMPLETE_YEAR, publish_config
+from regmig.errors import RegmigError
+from regmig.flows.cli import main
+from regmig.publish.disclosure.protect import ProtectedFamily
+from regmig.publish.disclosure.primary import primary_cells
+from regmig.publish.stage import publish
+from regmig.publish.tables.eurostat import DATASETS
+from regmig.schemas.warehouse import RunPaths
+
+YEAR = SAMPLE_LAST_COMPLETE_YEAR
+IDENTIFIERS = {"person_id", "record_id", "person_key", "document_key", "given_name",
+               "surname", "date_of_birth", "document_number", "person_pin", "event_id"}
+
+
+def _release_tables(paths: RunPaths) -> dict[str, pl.DataFrame]:
+    with duckdb.connect(str(paths.release / "release.duckdb"), read_only=True) as con:
+        names = [r[0] for r in con.sql("SHOW TABLES").fetchall()]
+        return {n: con.sql(f"SELECT * FROM {n}").pl() for n in names}
+
+
+def test_release_holds_every_format_and_protected_tables_only(published_run):
+    release = published_run.release
+    assert (release / "metadata.json").is_file()
+    assert {p.stem for p in (release / "sdmx").glob("*.csv")} == set(DATASETS)
+    with zipfile.ZipFile(release / "questionnaires.xlsx") as book:
+        assert any(n.startswith("xl/worksheets/") for n in book.namelist())
+    tables = _release_tables(published_run)
+    for name, frame in tables.items():
+        assert not set(frame.columns) & IDENTIFIERS, name
+    for csv in (release / "csv").glob("*.csv"):
+        assert not set(pl.read_csv(csv, n_rows=1).columns) & IDENTIFIERS, csv.name
+    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+        uncommented = con.sql(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
+            "('stats', 'release') AND (comment IS NULL OR comment = '')").fetchall()
+        assert uncommented == []
+        for table_id in DATASETS:
+            stats = con.sql(f"SELECT * FROM stats.{table_id}").pl()
+            released = tables[table_id]
+            # Every small released cell (recounted here from the unprotected table) is
+            # suppressed in the release, in the database and in the CSV alike.
+            small = stats.filter(pl.col("released") & pl.col("value").is_between(1, 4))
+            shown = released.join(small.select(*released.columns[:3]),
+                                  on=released.columns[:3])
+            assert shown.height == small.height
+            assert shown["value"].is_null().all() and (shown["obs_status"] == "c").all()
+            csv = pl.read_csv(release / "csv" / f"{table_id}.csv",
+                              schema_overrides={"value": pl.Int64})
+            assert csv["value"].null_count() == released["value"].null_count()
+        audit = con.sql("SELECT * FROM stats.disclosure_audit").pl()
+        assert audit.height > 0 and audit["ok"].all()
+        assert (audit["width"] >= 5).all()
+
+
+def test_tables_count_what_the_warehouse_holds(published_run):
+    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+        expected = con.sql(
+            "SELECT count(*) FROM derived.migration_events WHERE kind = 'immigration' "
+            "AND year(event_date) = ? AND (status = 'final' OR probability >= 0.5)",
+            params=[YEAR]).fetchall()[0][0]
+        stock = con.sql("SELECT count(*) FROM derived.resident_stock WHERE ref_date = ?",
+                        params=[date(YEAR, 1, 1)]).fetchall()[0][0]
+        imm8 = con.sql("SELECT value FROM stats.migr_imm8 WHERE age = 'TOTAL' AND sex = 'T'"
+                       ).fetchall()[0][0]
+        un32 = con.sql("SELECT * FROM stats.un_3_2").pl()
+        pop = con.sql("SELECT value FROM stats.migr_pop1ctz WHERE citizenship = 'TOTAL' "
+                      "AND age = 'TOTAL' AND sex = 'T'").fetchall()[0][0]
+    assert expected > 0 and imm8 == expected
+    assert pop == stock
+    cell = {(r["citizenship"], r["country_of_birth"]): r["value"]
+            for r in un32.iter_rows(named=True)}
+    # The questionnaire's identities: A = E + F, C = E + G, and the grand total.
+    assert cell[("TOTAL", "NAT")] == cell[("NAT", "NAT")] + cell[("FOR", "NAT")] + cell[
+        ("UNK", "NAT")]
+    assert cell[("NAT", "TOTAL")] == cell[("NAT", "NAT")] + cell[("NAT", "FOR")] + cell[
+        ("NAT", "UNK")]
+    assert cell[("TOTAL", "TOTAL")] == expected
+
+
+def test_immigration_is_close_to_the_synthetic_truth(published_run, sample_delivery):
+    truth = pl.read_parquet(sample_delivery / "truth" / "migration_events.parquet")
+    true_count = truth.filter((pl.col("kind") == "immigration")
+                              & (pl.col("event_date").dt.year() == YEAR)).height
+    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+        published = con.sql("SELECT value FROM stats.migr_imm8 WHERE age = 'TOTAL' "
+                            "AND sex = 'T'").fetchall()[0][0]
+    assert true_count > 0
+    assert abs(published - true_count) <= 0.25 * true_count
+
+
+def test_metadata_describes_every_table(published_run):
+    meta = json.loads((published_run.release / "metadata.json").read_text())
+    tables = {t["table_id"]: t for t in meta["tables"]}
+    assert tables["un_3_4"]["available"] is False and "parents" in tables["un_3_4"][
+        "definition"]
+    assert "un_3_4" not in {p.stem for p in (published_run.release / "csv").glob("*.csv")}
+    for table_id, t in tables.items():
+        if not t["available"]:
+            continue
+        assert t["unit"] in ("persons", "cases"), table_id
+        assert t["status"] in ("final", "provisional") and t["sources"], table_id
+        assert t["reference"] and t["definition"], table_id
+    assert tables["migr_imm1ctz"]["residence_rule"].startswith("12/16")
+    assert tables["migr_pop1ctz"]["reference"] == f"{YEAR}-01-01"
+    assert tables["regional_3_entering_cases"]["unit"] == "cases"
+    assert tables["regional_3_entering_persons"]["unit"] == "persons"
+    assert meta["release"]["year"] == YEAR
+
+
+def test_sdmx_csv_uses_eurostat_codes(published_run):
+    sdmx = pl.read_csv(published_run.release / "sdmx" / "migr_imm1ctz.csv",
+                       infer_schema=False)
+    assert sdmx.columns[:2] == ["DATAFLOW", "FREQ"]
+    assert {"CITIZEN", "AGE", "SEX", "GEO", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG"} <= set(
+        sdmx.columns)
+    assert set(sdmx["DATAFLOW"]) == {"ESTAT:MIGR_IMM1CTZ(1.0)"}
+    assert set(sdmx["GEO"]) == {"AM"}
+    assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["CITIZEN"])
+    assert set(sdmx["AGE"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
+        f"Y{a}-{a + 4}" for a in range(5, 85, 5)}
+    assert set(sdmx["SEX"]) == {"T", "M", "F", "UNK"}
+
+
+def _primary_only(family, config) -> ProtectedFamily:
+    """A deliberately weak protector: primary suppression, no complementary cells."""
+    primary = primary_cells(family, config)
+    return ProtectedFamily(family, "suppression", primary, primary & family.released,
+                           family.values.copy(), None, None, 0.0)
+
+
+def test_a_failing_audit_writes_nothing(estimated_run, tmp_path):
+    paths = RunPaths(tmp_path / "run")
+    shutil.copytree(estimated_run.out, paths.out)
+    with pytest.raises(RegmigError, match="disclosure audit failed.*no release was written"):
+        publish(paths, publish_config(), "weak", YEAR, protector=_primary_only)
+    assert not paths.release.exists()
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        written = con.sql("SELECT count(*) FROM duckdb_tables() WHERE schema_name IN "
+                          "('stats', 'release')").fetchall()[0][0]
+    assert written == 0
+
+
+def test_command_line_reports_a_year_without_data(published_run, capsys):
+    assert main(["publish", "--out", str(published_run.out), "--year", "1990"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "outside the data" in err[0]
+
+
+def test_information_loss_is_reported_per_table(published_run):
+    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+        loss = con.sql("SELECT * FROM stats.information_loss").pl()
+        released = con.sql("SELECT * FROM release.information_loss").pl()
+    assert set(loss["table_id"]) == set(released["table_id"])
+    assert (loss["cells_suppressed"] == loss["cells_primary"] + loss["cells_complementary"]
+            ).all()
+    assert loss["cells_suppressed"].sum() > 0
+    assert not {"cells_primary", "units_suppressed"} & set(released.columns)
+    assert np.all(loss["share_cells_suppressed"].to_numpy() <= 1.0)
