@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from regmig.errors import RegmigError
 
-RepairPolicy = Literal["midpoint", "drop", "refuse"]
+RepairPolicy = Literal["midpoint", "drop", "refuse", "evidence"]
 DisclosureMethod = Literal["suppression", "rounding"]
 AgeClassification = Literal["five_year", "single_year"]
 
@@ -111,7 +111,7 @@ class LinkageConfig:
 class EstimateConfig:
     rule: ResidenceRule = field(default_factory=ResidenceRule)
     #: What to do with two consecutive crossings in the same direction.
-    repair_policy: RepairPolicy = "midpoint"
+    repair_policy: RepairPolicy = "evidence"
     #: Coverage of the interval carried by provisional totals.
     interval_level: float = 0.95
     #: Number of earlier cut-off dates used to backtest the provisional model.
@@ -133,6 +133,9 @@ class EstimateConfig:
     #: Training crossings weigh half as much for every this many days they are older
     #: than the newest (0: all alike), so the model follows a changing population.
     provisional_half_life_days: int = 730
+    #: The intercepts are then recalibrated so the crossings of the last this many days
+    #: of training (the most recent closed cohort) are predicted in total (0: off).
+    provisional_calibration_days: int = 365
     #: Backtests: earliest cut = start of data + W + this many days (training needs
     #: crossings whose window has closed); latest cut = end of data - W.
     backtest_min_training_days: int = 60

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-
 from regmig.config import Config
 from regmig.schemas.warehouse import RunPaths, open_warehouse
 

@@ -4,7 +4,9 @@ Arrivals and departures must alternate. Two consecutive crossings in the same di
 mean one crossing in between was never recorded. The repair policy decides what to do:
   midpoint  add the missing crossing (opposite direction) halfway between the two;
   drop      drop the second crossing of the pair, as if it were a duplicate record;
-  refuse    stop with an error naming the person and the crossing.
+  refuse    stop with an error naming the person and the crossing;
+  evidence  midpoint, then missing first and last crossings imputed from register and
+            permit evidence (`repair_evidence`; applied by `rule_on_histories`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ class RepairCounts:
     imputed: int
     dropped: int
     persons_repaired: int
+    #: Policy "evidence": arrivals imputed at the start of a first permit, departures at a
+    #: deregistration for emigration, initial statuses set by absence from all records.
+    arrivals_from_permits: int = 0
+    departures_from_deregistrations: int = 0
+    initial_from_register_absence: int = 0
 
 
 def order_crossings(crossings: pl.DataFrame) -> pl.DataFrame:

@@ -31,6 +31,8 @@ from regmig.estimators.inputs import EstimateInputs
 _EPOCH = date(1970, 1, 1)
 #: Stride between crossings of one day in the as-of search key (seq < stride).
 _SEQ_STRIDE = 1 << 20
+#: Validity left (days) of a permit without an end date: beyond any window.
+PERMIT_OPEN_ENDED_DAYS = 3 * 365
 
 FEATURES = (
     "intercept",
@@ -66,6 +68,12 @@ FEATURES = (
     "trips_year_before_on_own_side",
     "citizen_on_own_side",
     "permit_on_own_side",
+    "permit_at_crossing",
+    "permit_ended_since",
+    "permit_ended_since_on_own_side",
+    "permit_years_left",
+    "deregistered_emigration",
+    "deregistered_emigration_on_own_side",
 )
 
 
@@ -183,20 +191,29 @@ def attributes(states: pl.DataFrame, inputs: EstimateInputs, country: str) -> pl
         (pl.col("decision") == "granted")
         & (pl.col("decision_date").is_null() | (pl.col("decision_date") <= inputs.data_end))
     ).select("person_id", "valid_from", "valid_to")
+    crossed_date = pl.col("t").cast(pl.Int32).cast(pl.Date)
+    valid_on = (lambda day: (pl.col("valid_from") <= day)
+                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
+    # An open-ended permit counts as running the longest the model looks ahead.
+    days_left = (pl.col("valid_to") - at_date).dt.total_days().fill_null(
+        PERMIT_OPEN_ENDED_DAYS)
     held = (
-        with_person.select(keys)
+        with_person.select(*keys, "t")
         .join(granted, on="person_id")
-        .filter(
-            (pl.col("valid_from") <= at_date)
-            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= at_date))
-        )
         .group_by(keys)
         .agg(
-            permit=pl.lit(True),
+            permit=valid_on(at_date).any(),
             permit_year_or_more=(
-                pl.col("valid_to").is_null()
-                | ((pl.col("valid_to") - pl.col("valid_from")).dt.total_days() >= 365)
+                valid_on(at_date)
+                & (pl.col("valid_to").is_null()
+                   | ((pl.col("valid_to") - pl.col("valid_from")).dt.total_days() >= 365))
             ).any(),
+            permit_at_crossing=valid_on(crossed_date).any(),
+            # A permit that ran out between the crossing and now: a foreigner whose
+            # right to stay ended while abroad (or since arriving).
+            permit_ended_since=((pl.col("valid_to") >= crossed_date)
+                                & (pl.col("valid_to") < at_date)).any(),
+            permit_days_left=days_left.filter(valid_on(at_date)).max(),
         )
     )
     register = inputs.register.select("person_id", "registered_from", "deregistered_on",
@@ -214,13 +231,19 @@ def attributes(states: pl.DataFrame, inputs: EstimateInputs, country: str) -> pl
                 (pl.col("deregistered_on") <= at_date)
                 & (pl.col("deregistration_reason") != "death").fill_null(True)
             ).any(),
+            deregistered_emigration=(
+                (pl.col("deregistered_on") <= at_date)
+                & (pl.col("deregistration_reason") == "emigration")
+            ).any(),
         )
     )
-    flags = ("permit", "permit_year_or_more", "registered", "deregistered")
+    flags = ("permit", "permit_year_or_more", "registered", "deregistered",
+             "permit_at_crossing", "permit_ended_since", "deregistered_emigration")
     return (
         with_person.join(held, on=keys, how="left")
         .join(on_register, on=keys, how="left")
         .with_columns(pl.col(flag).fill_null(False) for flag in flags)
+        .with_columns(pl.col("permit_days_left").fill_null(0))
     )
 
 
@@ -282,6 +305,13 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
         * own_side,
         "citizen_on_own_side": flag("citizen") * own_side,
         "permit_on_own_side": flag("permit") * own_side,
+        "permit_at_crossing": flag("permit_at_crossing"),
+        "permit_ended_since": flag("permit_ended_since"),
+        "permit_ended_since_on_own_side": flag("permit_ended_since") * own_side,
+        "permit_years_left": pl.col("permit_days_left").clip(0, PERMIT_OPEN_ENDED_DAYS)
+        / 365,
+        "deregistered_emigration": flag("deregistered_emigration"),
+        "deregistered_emigration_on_own_side": flag("deregistered_emigration") * own_side,
     }
     return (
         frame.select(**{name: columns[name].cast(pl.Float64) for name in FEATURES})
@@ -382,8 +412,43 @@ def fit(
                         weight[arrival == d])
         for d in (True, False)
     }
+    recent = recent_cohort(frame, config)
+    for d in (True, False):
+        rows = recent & (arrival == d)
+        coefficients[d] = recalibrated(coefficients[d], x[rows], y[rows])
     error = _model_error(frame, x, y, arrival, weight, config)
     return ProvisionalModel(coefficients, error, len(y), n_crossings)
+
+
+def recent_cohort(frame: pl.DataFrame, config: EstimateConfig) -> np.ndarray:
+    """Training rows of the crossings made in the last provisional_calibration_days
+    before the newest training crossing (all False when 0)."""
+    crossed = frame["at"].to_numpy() - frame["lag"].to_numpy()
+    if config.provisional_calibration_days <= 0:
+        return np.zeros(len(crossed), dtype=bool)
+    return crossed > crossed.max() - config.provisional_calibration_days
+
+
+def recalibrated(beta: np.ndarray, x: np.ndarray, y: np.ndarray,
+                 iterations: int = 20) -> np.ndarray:
+    """Shift the intercept so the model's expected count over the most recent closed
+    cohort equals its observed count: the level follows a changing population while the
+    other coefficients keep what the whole history teaches."""
+    if len(y) == 0 or y.sum() in (0, len(y)):
+        return beta
+    shift = 0.0
+    for _ in range(iterations):
+        p = _logistic(x @ beta + shift)
+        slope = (p * (1 - p)).sum()
+        if slope <= 0:
+            break
+        step = (y.sum() - p.sum()) / slope
+        shift += step
+        if abs(step) < 1e-6:
+            break
+    out = beta.copy()
+    out[0] += shift
+    return out
 
 
 def recency_weights(frame: pl.DataFrame, config: EstimateConfig) -> np.ndarray:

@@ -4,12 +4,13 @@ the rule."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 from regmig.config import RepairPolicy, ResidenceRule
-from regmig.estimators import initial_residence
+from regmig.estimators import initial_residence, repair_evidence
 from regmig.estimators.crossing_histories import RepairCounts, repair
 from regmig.estimators.residence_rule import classify
 
@@ -29,11 +30,20 @@ def classify_histories(
     repair_policy: RepairPolicy,
     source: str = "crossings",
     persons: pl.DataFrame | None = None,
+    evidence: pl.DataFrame | None = None,
 ) -> ClassifiedHistories:
     """`crossings`: person_id, crossing_date, direction (+ crossed_at, delivery_order,
     record_id and any attributes, carried through). `persons`: everyone whose initial
-    status is wanted (default: those who crossed)."""
+    status is wanted (default: those who crossed). `evidence`: register and permit
+    evidence (`repair_evidence.record_evidence`), used by the "evidence" policy."""
     history, repairs = repair(crossings, repair_policy, source)
+    if repair_policy == "evidence" and evidence is not None:
+        history, settled, found = repair_evidence.repair_ends(
+            history, evidence, known_initial, data_end)
+        repairs = dataclasses.replace(repairs, **dataclasses.asdict(found))
+        if settled.height:
+            known_initial = settled if known_initial is None else pl.concat(
+                [known_initial, settled], how="diagonal_relaxed")
     if persons is None:
         persons = history.select("person_id").unique()
     initial = initial_residence.complete(persons, history, known_initial)

@@ -12,7 +12,7 @@ from datetime import date
 
 import polars as pl
 from regmig.config import EstimateConfig, ResidenceRule
-from regmig.estimators import initial_residence, provisional
+from regmig.estimators import initial_residence, provisional, repair_evidence
 from regmig.estimators.crossing_histories import RepairCounts
 from regmig.estimators.inputs import EstimateInputs
 from regmig.estimators.rule_on_histories import classify_histories
@@ -43,6 +43,8 @@ def run_rule(
         config.repair_policy,
         source="core.crossings",
         persons=inputs.persons.select("person_id"),
+        evidence=repair_evidence.record_evidence(
+            inputs.register, inputs.permits, inputs.observation_start),
     )
     history = provisional.with_travel_days(classified.crossings)
     rule_config = _with_rule(config, rule)

@@ -218,14 +218,17 @@ def assemble(
 
 
 def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: str) -> None:
-    """Replace everything in stats.* and release.* in one transaction."""
+    """Replace release.* and publish's tables in stats.* in one transaction (the estimate
+    stage keeps its own stats.* tables)."""
+    ours = set(result.specs) | set(PUBLISH_STATS_TABLES)
     con.execute("BEGIN TRANSACTION")
     try:
         for schema, name in con.sql(
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('stats', 'release') AND database_name = current_database()"
         ).fetchall():
-            con.execute(f"DROP TABLE {schema}.{name}")
+            if schema == "release" or name in ours:
+                con.execute(f"DROP TABLE {schema}.{name}")
         for table in result.release:
             spec = table.spec
             comments = export.column_comments(spec)
@@ -257,6 +260,9 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: s
         con.execute("ROLLBACK")
         raise
 
+
+#: stats.* tables publish writes besides one per publication table.
+PUBLISH_STATS_TABLES = ("information_loss", "disclosure_audit")
 
 STATS_COLUMNS = {
     "value": "True count (persons or cases): unprotected",

@@ -31,7 +31,8 @@ def _table(table_id: str, dims: tuple[Dimension, ...], inner: dict[tuple, int],
         grid = [g + [c] for g in grid for c in dim.codes]
     for cell in grid:
         value = sum(v for key, v in inner.items()
-                    if all(c == d.codes[0] or c == k for c, k, d in zip(cell, key, dims)))
+                    if all(c == d.codes[0] or c == k
+                           for c, k, d in zip(cell, key, dims, strict=True)))
         rows.append((*cell, value, True))
     frame = pl.DataFrame(rows, schema=[d.name for d in dims] + ["value", "released"],
                          orient="row")

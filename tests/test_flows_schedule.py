@@ -69,7 +69,7 @@ def _healthy(url: str) -> bool:
 
 
 def test_monthly_deployment_runs_on_a_real_server(
-    tmp_path: Path, pipeline_run, sample_delivery: Path
+    tmp_path: Path, pipeline_run, pipeline_config: Path, sample_delivery: Path
 ):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -95,7 +95,7 @@ def test_monthly_deployment_runs_on_a_real_server(
         _wait_for("prefect server health", lambda: _healthy(url), SERVER_START_SECONDS,
                   server_log)
         with _process([str(BIN / "regmig"), "serve", "--input", str(sample_delivery),
-                       "--out", str(out)], env, serve_log), \
+                       "--out", str(out), "--config", str(pipeline_config)], env, serve_log), \
                 temporary_settings(updates={PREFECT_API_URL: url}):
 
             def deployment():

@@ -60,7 +60,8 @@ def _run_until_link_done(argv: list[str], env: dict[str, str]) -> list[str]:
 
 
 def test_killed_run_restarted_gives_the_same_tables(
-    tmp_path: Path, sample_delivery: Path, pipeline_run, prefect_server: str
+    tmp_path: Path, sample_delivery: Path, pipeline_run, pipeline_config: Path,
+    prefect_server: str,
 ):
     from regmig.flows.pipeline import pipeline_flow
 
@@ -68,8 +69,8 @@ def test_killed_run_restarted_gives_the_same_tables(
     regmig = str(Path(sys.executable).parent / "regmig")
     # The child talks to this session's Prefect server instead of starting its own.
     env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    _run_until_link_done([regmig, "run", "--input", str(sample_delivery), "--out", str(out)],
-                         env)
+    _run_until_link_done([regmig, "run", "--input", str(sample_delivery), "--out", str(out),
+                          "--config", str(pipeline_config)], env)
 
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         killed = dict(con.sql("SELECT stage, status FROM meta.runs").fetchall())
@@ -77,7 +78,8 @@ def test_killed_run_restarted_gives_the_same_tables(
     assert killed["pipeline"] == "running"  # the kill left it so
     assert killed.get("publish") is None
 
-    restarted = pipeline_flow(input_dir=sample_delivery, out_dir=out)
+    restarted = pipeline_flow(input_dir=sample_delivery, out_dir=out,
+                              config_file=pipeline_config)
 
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         runs = con.execute("SELECT run_id, stage, status, parameters FROM meta.runs").fetchall()

@@ -1,0 +1,125 @@
+"""Repairs at the ends of a crossing history from what the register and the permits say
+(repair policy "evidence").
+
+An unrecorded crossing between two recorded ones shows as two consecutive crossings in
+the same direction (repaired at the midpoint). One before the first or after the last
+recorded crossing leaves no trace in the crossings; the other records can show it:
+
+- first arrival: a person not living here at the start of observation by the register
+  whose first recorded crossing is a departure, and whose first permit starts after the
+  start of observation and on or before that departure, arrived unrecorded on the day
+  the permit starts (an arrival is imputed there);
+- initial status: such a person with neither a register record nor a permit was a
+  visitor whose arrival went unrecorded, not a resident (initial status 0, source
+  "no_register_record") instead of the first-crossing inference;
+- last departure: a person whose last recorded crossing is an arrival and whom the
+  register later deregisters for emigration (by the data end) left unrecorded; the
+  departure is imputed on the deregistration date, the nearest date the records give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+#: initial_residence status_source of a person inferred non-resident by register absence.
+NO_REGISTER_RECORD = "no_register_record"
+
+
+@dataclass(frozen=True)
+class EvidenceRepairs:
+    """Counts (cases) of the repairs made from register and permit evidence."""
+
+    arrivals_from_permits: int = 0
+    departures_from_deregistrations: int = 0
+    initial_from_register_absence: int = 0
+
+
+def record_evidence(
+    register: pl.DataFrame, permits: pl.DataFrame, observation_start: date
+) -> pl.DataFrame:
+    """Per person: first_permit_from (start of the earliest granted permit, when on or
+    after `observation_start`), emigration_deregistered_on (the latest deregistration for
+    emigration), on_record (any register record or granted permit)."""
+    granted = permits.filter(pl.col("decision") == "granted").group_by("person_id").agg(
+        first_permit_from=pl.col("valid_from").min()
+    ).with_columns(
+        first_permit_from=pl.when(pl.col("first_permit_from") >= observation_start)
+        .then("first_permit_from")
+    )
+    emigrated = register.filter(pl.col("deregistration_reason") == "emigration").group_by(
+        "person_id").agg(emigration_deregistered_on=pl.col("deregistered_on").max())
+    registered = register.select("person_id").unique()
+    return (
+        pl.concat([granted.select("person_id"), registered, emigrated.select("person_id")])
+        .unique()
+        .join(granted, on="person_id", how="left")
+        .join(emigrated, on="person_id", how="left")
+        .with_columns(on_record=pl.lit(True))
+    )
+
+
+def repair_ends(
+    history: pl.DataFrame,
+    evidence: pl.DataFrame,
+    known_initial: pl.DataFrame | None,
+    data_end: date,
+) -> tuple[pl.DataFrame, pl.DataFrame, EvidenceRepairs]:
+    """Impute the missing first arrivals and last departures the evidence shows; returns
+    the history re-sequenced, the initial statuses the evidence settles (person_id,
+    res_status_initial, date_initial, status_source), and the counts.
+
+    `history`: a repaired history (person_id, seq, crossing_date, direction, imputed);
+    `evidence`: from `record_evidence`; `known_initial`: persons whose initial status is
+    already known (from the register), left alone.
+    """
+    id_type = history["person_id"].dtype
+    known_ids = (known_initial.select("person_id") if known_initial is not None
+                 else pl.DataFrame(schema={"person_id": id_type}))
+    last_seq = pl.col("seq").max().over("person_id")
+    first_departures = (
+        history.filter((pl.col("seq") == 1) & (pl.col("direction") == "departure"))
+        .select("person_id", "crossing_date")
+        .join(known_ids, on="person_id", how="anti")
+        .join(evidence, on="person_id", how="left")
+    )
+    arrivals = first_departures.filter(
+        pl.col("first_permit_from") <= pl.col("crossing_date")
+    ).select(
+        "person_id",
+        crossing_date="first_permit_from",
+        direction=pl.lit("arrival"),
+        seq=pl.lit(0.5),
+    )
+    absent = first_departures.filter(pl.col("on_record").is_null()).select(
+        "person_id",
+        res_status_initial=pl.lit(0, pl.Int8),
+        date_initial="crossing_date",
+        status_source=pl.lit(NO_REGISTER_RECORD),
+    )
+    departures = (
+        history.filter((pl.col("seq") == last_seq) & (pl.col("direction") == "arrival"))
+        .select("person_id", "crossing_date", "seq")
+        .join(evidence, on="person_id")
+        .filter(
+            (pl.col("emigration_deregistered_on") > pl.col("crossing_date"))
+            & (pl.col("emigration_deregistered_on") <= data_end)
+        )
+        .select(
+            "person_id",
+            crossing_date="emigration_deregistered_on",
+            direction=pl.lit("departure"),
+            seq=pl.col("seq").cast(pl.Float64) + 0.5,
+        )
+    )
+    added = pl.concat([arrivals, departures]).with_columns(imputed=pl.lit(True))
+    repaired = (
+        pl.concat([history.with_columns(pl.col("seq").cast(pl.Float64)), added],
+                  how="diagonal_relaxed")
+        .sort("person_id", "seq")
+        .with_columns(seq=pl.int_range(1, pl.len() + 1).over("person_id").cast(pl.Int32))
+    )
+    counts = EvidenceRepairs(arrivals.height, departures.height, absent.height)
+    return repaired, absent, counts
