@@ -134,8 +134,9 @@ class EstimateConfig:
     #: than the newest (0: all alike), so the model follows a changing population.
     provisional_half_life_days: int = 730
     #: The intercepts are then recalibrated so the crossings of the last this many days
-    #: of training (the most recent closed cohort) are predicted in total (0: off).
-    provisional_calibration_days: int = 365
+    #: of training (the most recent closed cohort) are predicted in total (0: off; 365
+    #: measured worse in the backtests: one cohort is too few crossings to set a level).
+    provisional_calibration_days: int = 0
     #: Backtests: earliest cut = start of data + W + this many days (training needs
     #: crossings whose window has closed); latest cut = end of data - W.
     backtest_min_training_days: int = 60

@@ -4,6 +4,12 @@ provisional estimates in backtests on a large synthetic population.
 
     flock /tmp/regmig-bench.lock .venv/bin/python bench/bench_residence_rule.py
         [--crossings 10000000] [--reference-crossings 1000000] [--runs 3] [--provisional]
+        [--flows] [--accuracy-only]
+
+--flows: final immigration and emigration per year against the truth on larger
+synthetic populations (default noise, linked by the truth), repair policies "midpoint"
+and "evidence" side by side. --accuracy-only: skip the speed runs (keep their last
+figures).
 
 Writes bench/results/residence_rule.json (medians of the runs, peak RSS, machine).
 """
@@ -116,6 +122,7 @@ def provisional_accuracy(persons: int, cuts: int) -> dict:
                               backtest_min_training_days=3 * 365)
     run = run_rule(inputs, est, est.rule, config.country)
     table = backtest.revisions(inputs, run, est, config.country)
+    floor = bernoulli_floor(inputs, est, config.country)
     return {
         "persons": persons,
         "crossings": inputs.crossings.height,
@@ -123,9 +130,81 @@ def provisional_accuracy(persons: int, cuts: int) -> dict:
         "coverage_of_95pct_intervals": float(table["covered"].mean()),
         "mean_abs_relative_revision": float(table["relative_revision"].abs().mean()),
         "share_within_3pct": float((table["relative_revision"].abs() <= 0.03).mean()),
+        "mean_signed_relative_revision": float(table["relative_revision"].mean()),
+        # What even a perfectly calibrated model would miss by: the mean |revision| of
+        # a sum of independent Bernoulli outcomes with the model's probabilities.
+        "bernoulli_floor_mean_abs_relative_revision": float(
+            (floor["bernoulli_sd"] * (2 / np.pi) ** 0.5 / table["final"]).mean()),
         "rows": [{k: (str(v) if isinstance(v, date) else v) for k, v in r.items()}
                  for r in table.iter_rows(named=True)],
     }
+
+
+def bernoulli_floor(inputs, est, country: str) -> pl.DataFrame:
+    """Per cut and kind (backtest order): the s.d. of the provisional part of the first
+    estimate from the Bernoulli outcomes alone, sqrt(sum p(1 - p))."""
+    from datetime import timedelta
+
+    from regmig.estimators import backtest
+    from regmig.estimators.inputs import truncate
+    from regmig.estimators.rule_run import KINDS, candidate_events, run_rule
+
+    rows = []
+    for cut in backtest.cut_dates(inputs, est):
+        start = cut - timedelta(days=est.backtest_period_days - 1)
+        events = candidate_events(run_rule(truncate(inputs, cut), est, est.rule, country))
+        open_p = events.filter((pl.col("status") == "provisional")
+                               & pl.col("crossing_date").is_between(start, cut))
+        for kind in KINDS.values():
+            p = open_p.filter(pl.col("kind") == kind)["probability"]
+            rows.append({"cut_date": cut, "kind": kind,
+                         "bernoulli_sd": float((p * (1 - p)).sum()) ** 0.5})
+    return pl.DataFrame(rows)
+
+
+def flows_accuracy(persons: int, seeds: list[int]) -> dict:
+    """Final events per year and kind against the truth's settled events, per policy."""
+    import dataclasses
+
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from fixtures.estimate import truth_linked_inputs
+    from regmig.config import Config, SynthConfig
+    from regmig.estimators.rule_run import candidate_events, run_rule
+    from regmig.synth.generate import generate
+
+    config = Config()
+    policies = ("midpoint", "evidence")
+    out: dict = {"persons": persons, "seeds": seeds, "noise": "default",
+                 "linkage": "truth", "min_events_per_cell": 300, "runs": []}
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as folder:
+            generate(SynthConfig(persons=persons, seed=seed), Path(folder))
+            inputs = truth_linked_inputs(Path(folder))
+            truth = (pl.read_parquet(Path(folder) / "truth" / "migration_events.parquet")
+                     .filter("decided_by_data_end")
+                     .group_by(year=pl.col("event_date").dt.year(), kind="kind")
+                     .agg(truth=pl.len().cast(pl.Int64)))
+        cells = truth
+        for policy in policies:
+            est = dataclasses.replace(config.estimate, repair_policy=policy)
+            run = run_rule(inputs, est, est.rule, config.country)
+            mine = candidate_events(run).filter(pl.col("status") == "final").group_by(
+                year=pl.col("crossing_date").dt.year(), kind="kind").agg(
+                pl.len().cast(pl.Int64).alias(policy))
+            cells = cells.join(mine, on=["year", "kind"], how="left")
+        cells = cells.fill_null(0).sort("year", "kind")
+        full = cells.filter(pl.col("truth") >= out["min_events_per_cell"])
+        out["runs"].append({
+            "seed": seed,
+            "max_abs_relative_error": {
+                p: float(((full[p] - full["truth"]).abs() / full["truth"]).max())
+                for p in policies},
+            "total_relative_error": {
+                p: float((cells[p].sum() - cells["truth"].sum()) / cells["truth"].sum())
+                for p in policies},
+            "cells": cells.to_dicts(),
+        })
+    return out
 
 
 def main() -> None:
@@ -135,7 +214,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--provisional", action="store_true")
     parser.add_argument("--provisional-persons", type=int, default=20_000)
+    parser.add_argument("--flows", action="store_true")
+    parser.add_argument("--flows-persons", type=int, default=30_000)
+    parser.add_argument("--flows-seeds", type=int, nargs="+", default=[3, 4, 5])
+    parser.add_argument("--accuracy-only", action="store_true")
     args = parser.parse_args()
+    earlier_results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
 
     results: dict = {
         "benchmark": "residence_rule",
@@ -145,6 +229,28 @@ def main() -> None:
                     "python": platform.python_version(), "polars": pl.__version__,
                     "load_average": os.getloadavg()},
     }
+    if args.accuracy_only:
+        for key in ("vectorised", "reference_comparison"):
+            if key in earlier_results:
+                results[key] = {**earlier_results[key], "recorded_at": earlier_results[key]
+                                .get("recorded_at", earlier_results["recorded_at"])}
+    else:
+        speed(args, results)
+    accuracy(args, results, earlier_results)
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items()
+                      if k not in ("provisional", "flows_accuracy")}, indent=2))
+    if "provisional" in results:
+        print(json.dumps({k: v for k, v in results["provisional"].items() if k != "rows"},
+                         indent=2))
+    if "flows_accuracy" in results:
+        print(json.dumps([{k: v for k, v in r.items() if k != "cells"}
+                          for r in results["flows_accuracy"]["runs"]], indent=2))
+
+
+def speed(args: argparse.Namespace, results: dict) -> None:
     big, big_initial = histories(args.crossings, seed=1)
     data_end = big["crossing_date"].max()
     times = time_vectorised(big, big_initial, data_end, args.runs)
@@ -162,21 +268,26 @@ def main() -> None:
         "plain_python_seconds": ref,
         "speedup": ref / statistics.median(vec_small),
     }
-    if args.provisional:
-        results["provisional"] = provisional_accuracy(args.provisional_persons, cuts=8)
-        results["provisional"]["recorded_at"] = results["recorded_at"]
-    elif RESULTS.is_file():  # keep the last provisional measurement
-        earlier = json.loads(RESULTS.read_text()).get("provisional")
-        if earlier is not None:
-            earlier.setdefault("recorded_at", json.loads(RESULTS.read_text())["recorded_at"])
-            results["provisional"] = earlier
-    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in results.items() if k != "provisional"}, indent=2))
-    if "provisional" in results:
-        print(json.dumps({k: v for k, v in results["provisional"].items() if k != "rows"},
-                         indent=2))
+    results["vectorised"]["recorded_at"] = results["recorded_at"]
+    results["reference_comparison"]["recorded_at"] = results["recorded_at"]
+
+
+def accuracy(args: argparse.Namespace, results: dict, earlier_results: dict) -> None:
+    """Run the accuracy measurements asked for; keep the last figures of the others."""
+    measured = {
+        "provisional": (args.provisional,
+                        lambda: provisional_accuracy(args.provisional_persons, cuts=8)),
+        "flows_accuracy": (args.flows,
+                           lambda: flows_accuracy(args.flows_persons, args.flows_seeds)),
+    }
+    for key, (wanted, measure) in measured.items():
+        if wanted:
+            results[key] = {**measure(), "recorded_at": results["recorded_at"],
+                            "command": results["command"]}
+        elif key in earlier_results:
+            earlier = earlier_results[key]
+            earlier.setdefault("recorded_at", earlier_results["recorded_at"])
+            results[key] = earlier
 
 
 if __name__ == "__main__":

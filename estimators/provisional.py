@@ -6,8 +6,11 @@ Its probability of qualifying comes from a logistic model trained on EARLIER cro
 as they looked at the same lag: for a crossing made L days before the data end, the
 model sees the days observed so far on its own side and on the other, which side the
 person is on now and for how long, citizenship group, country of birth, sex, age, the
-permit held (and whether it runs a year or more), the register (registered, or
-deregistered, by then) and the travel history (crossings in the year before, and since).
+permit held (whether it runs a year or more, the years it has left, whether one was held
+on the crossing day or ran out since), the register (registered, or deregistered, for
+emigration or otherwise, by then) and the travel history (crossings in the year before,
+and since). Optionally (provisional_calibration_days) the intercepts are then set so the
+most recent closed cohort is predicted in total.
 Arrivals and departures have a model each. The training crossings are those whose window
 had closed by the data end, each seen at a grid of lags at which it was still undecided,
 labelled with its final outcome.
@@ -192,8 +195,11 @@ def attributes(states: pl.DataFrame, inputs: EstimateInputs, country: str) -> pl
         & (pl.col("decision_date").is_null() | (pl.col("decision_date") <= inputs.data_end))
     ).select("person_id", "valid_from", "valid_to")
     crossed_date = pl.col("t").cast(pl.Int32).cast(pl.Date)
-    valid_on = (lambda day: (pl.col("valid_from") <= day)
-                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day)))
+
+    def valid_on(day: pl.Expr) -> pl.Expr:
+        return (pl.col("valid_from") <= day) & (
+            pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))
+
     # An open-ended permit counts as running the longest the model looks ahead.
     days_left = (pl.col("valid_to") - at_date).dt.total_days().fill_null(
         PERMIT_OPEN_ENDED_DAYS)

@@ -42,7 +42,7 @@ class EstimateSummary:
     def lines(self) -> list[str]:
         out = [
             f"estimate: {self.row_counts.get('derived.crossing_status', 0):,} crossings "
-            f"classified, {self.repairs:,} imputed to repair broken sequences",
+            f"classified, {self.repairs:,} imputed or dropped to repair crossing sequences",
             f"  {self.row_counts.get('derived.migration_events', 0):,} migration events "
             f"(final and provisional), {self.row_counts.get('derived.resident_stock', 0):,} "
             "resident person-dates in the stocks",
@@ -109,7 +109,9 @@ def estimate(
             counts = _write(con, run_id, run, events, stock, spells, totals, sensitivity,
                             revisions, quality)
         summary.row_counts = counts
-        summary.repairs = run.repairs.imputed + run.repairs.dropped
+        summary.repairs = (run.repairs.imputed + run.repairs.dropped
+                           + run.repairs.arrivals_from_permits
+                           + run.repairs.departures_from_deregistrations)
         summary.totals = totals.filter(pl.col("year") == year).to_dicts()
         if revisions.height:
             summary.backtests_covered = (
@@ -131,6 +133,13 @@ def _quality(
         ("crossing_sequence_breaks", r.broken_pairs, "cases",
          "consecutive crossings in the same direction"),
         ("crossings_imputed", r.imputed, "cases", "missing crossings added at the midpoint"),
+        ("arrivals_imputed_from_permits", r.arrivals_from_permits, "cases",
+         "unrecorded first arrivals dated at the start of the first permit"),
+        ("departures_imputed_from_deregistrations", r.departures_from_deregistrations,
+         "cases", "unrecorded last departures dated at a deregistration for emigration"),
+        ("initial_status_from_register_absence", r.initial_from_register_absence,
+         "persons", "first crossing a departure, on no register or permit record: "
+         "non-resident before it"),
         ("crossings_dropped", r.dropped, "cases", "crossings dropped to repair sequences"),
         ("persons_with_repaired_history", r.persons_repaired, "persons", None),
         ("crossings_unresolved", unresolved.height, "cases",

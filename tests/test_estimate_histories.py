@@ -82,3 +82,62 @@ def test_initial_residence_sources() -> None:
         4: (1, "first_crossing"),  # not registered; first crossing out
         5: (None, "unknown"),
     }
+
+
+def test_evidence_repairs_missing_first_and_last_crossings() -> None:
+    """Unrecorded crossings at the ends of a history, shown by the other records."""
+    from regmig.config import ResidenceRule
+    from regmig.estimators.repair_evidence import NO_REGISTER_RECORD, record_evidence
+    from regmig.estimators.rule_on_histories import classify_histories
+
+    start, end = date(2022, 1, 1), date(2024, 12, 31)
+    crossings = _crossings([
+        # 1: a permit holder whose arrival on the permit's first day went unrecorded
+        (1, "a", date(2023, 8, 1), None, "departure"),
+        (1, "a2", date(2023, 8, 20), None, "arrival"),
+        # 2: a visitor on no record, whose arrival went unrecorded
+        (2, "b", date(2022, 6, 1), None, "departure"),
+        # 3: a resident deregistered for emigration, whose departure went unrecorded
+        (3, "c", date(2022, 2, 1), None, "departure"),
+        (3, "d", date(2022, 2, 20), None, "arrival"),
+        # 4: registered at the start: the register's status stands, nothing imputed
+        (4, "e", date(2022, 5, 1), None, "departure"),
+    ])
+    register = pl.DataFrame({
+        "person_id": [1, 3, 4],
+        "registered_from": [date(2022, 4, 1), date(1990, 1, 1), date(1990, 1, 1)],
+        "deregistered_on": [None, date(2023, 6, 10), None],
+        "deregistration_reason": [None, "emigration", None],
+    })
+    permits = pl.DataFrame({
+        "person_id": [1], "decision": ["granted"],
+        "valid_from": [date(2022, 3, 15)], "valid_to": [date(2025, 3, 14)],
+    })
+    known = initial_residence.from_register(register, start)
+    result = classify_histories(
+        crossings, known, ResidenceRule(), end, "evidence",
+        evidence=record_evidence(register, permits, start))
+    history = result.crossings.sort("person_id", "seq")
+
+    one = history.filter(pl.col("person_id") == 1)
+    assert one["direction"].to_list() == ["arrival", "departure", "arrival"]
+    assert one["crossing_date"][0] == date(2022, 3, 15) and one["imputed"][0]
+    assert one["is_long_term_migration"].to_list() == [True, False, False]  # 504 days in
+    two = history.filter(pl.col("person_id") == 2)
+    assert two["res_status_before"].to_list() == [0]  # not a resident's emigration
+    assert not two["is_long_term_migration"][0]
+    three = history.filter(pl.col("person_id") == 3)
+    assert three["direction"].to_list() == ["departure", "arrival", "departure"]
+    assert three["crossing_date"][2] == date(2023, 6, 10)
+    assert three["is_long_term_migration"].to_list() == [False, False, True]
+    four = history.filter(pl.col("person_id") == 4)
+    assert four.height == 1 and four["res_status_before"][0] == 1
+    sources = dict(result.initial.select("person_id", "status_source").iter_rows())
+    assert sources[2] == NO_REGISTER_RECORD and sources[4] == "register"
+    counts = result.repairs
+    assert (counts.arrivals_from_permits, counts.departures_from_deregistrations,
+            counts.initial_from_register_absence) == (1, 1, 1)
+    # The midpoint policy ignores the evidence: person 2 emigrates from a guessed residence.
+    blind = classify_histories(crossings, known, ResidenceRule(), end, "midpoint",
+                               evidence=record_evidence(register, permits, start))
+    assert blind.crossings.filter(pl.col("person_id") == 2)["res_status_before"][0] == 1

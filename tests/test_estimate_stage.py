@@ -29,9 +29,11 @@ def _truth_events(delivery: Path) -> pl.DataFrame:
 
 
 def test_final_flows_close_to_truth_at_default_noise(warehouse, sample_delivery) -> None:
-    """Linkage errors and unrecorded crossings (repaired by imputation) move a few
-    events: the final totals stay within 1% of the truth's settled events, and each
-    year and kind within 5%."""
+    """Linkage errors and unrecorded crossings (repaired from evidence or at the
+    midpoint) move a few events: the final totals stay within 1% of the truth's settled
+    events. The sample has 82-127 events per year and kind, so one unrecorded crossing
+    moves a year by about 1%: per year only within 5% here; the 1% per year is tested on
+    30,000 persons (test_estimate_flows_accuracy.py)."""
     mine = warehouse.sql(
         "SELECT year(event_date) AS year, kind, count(*) AS n FROM derived.migration_events "
         "WHERE status = 'final' GROUP BY ALL").pl()
@@ -107,6 +109,9 @@ def test_quality_indicators(warehouse) -> None:
         "SELECT indicator, value FROM meta.quality WHERE stage = 'estimate'").fetchall())
     # The sample has unrecorded crossings: every broken pair is repaired by imputation.
     assert quality["crossings_imputed"] == quality["crossing_sequence_breaks"] > 0
+    # ... and visitors whose first recorded crossing is a departure (arrival unrecorded).
+    assert quality["initial_status_from_register_absence"] > 0
+    assert "arrivals_imputed_from_permits" in quality
     assert quality["emigrants_never_deregistered"] > 0
     assert "deregistered_without_departure_crossing" in quality
     assert 0 <= quality["backtest_interval_coverage"] <= 1

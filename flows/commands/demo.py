@@ -9,6 +9,16 @@ from regmig.flows.commands.run import add_pipeline_options, pipeline_arguments
 
 DEMO_OUT = Path("regmig-out")
 KEY_FILE_NAME = "pseudonym.key"
+SETTINGS_FILE_NAME = "demo.toml"
+#: The demo's settings, written to its run folder when no --config is given. Publish
+#: first grows the suppression pattern until the audit finds no exposed cell, then
+#: spends `solver_time_limit` seconds per table family making it cheaper: minutes on a
+#: busy laptop. The demo keeps the first, audited pattern, so it finishes in minutes.
+DEMO_SETTINGS = """\
+# Settings of `regmig demo` (every other setting is the default of regmig/config.py).
+[disclosure]
+solver_time_limit = 0.0
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +46,13 @@ def run(args: argparse.Namespace) -> int:
         # The demo's own key, kept with its run folder: pseudonyms stay the same when
         # the demo runs again. A production key lives elsewhere (README: pseudonyms).
         create_key_file(key_file)
-    print(f"regmig demo: the sample delivery {sample}")
+    options = pipeline_arguments(args)
+    if options["config_file"] is None:
+        options["config_file"] = paths.out / SETTINGS_FILE_NAME
+        options["config_file"].write_text(DEMO_SETTINGS, encoding="utf-8")
+    print(f"regmig demo: the sample delivery {sample}, settings {options['config_file']}")
     result = pipeline_flow(input_dir=sample, out_dir=paths.out, pseudonym_key_file=key_file,
-                           **pipeline_arguments(args))
+                           **options)
     con = open_warehouse(paths)
     try:
         lines = summary_lines(con, paths, sample / "truth")
