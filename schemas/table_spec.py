@@ -57,18 +57,27 @@ def create_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> No
     """Create (if absent) and comment every table; safe to call on every open.
 
     One transaction: a hundred auto-committed COMMENT statements cost most of an open.
+    Inside a caller's transaction the statements simply join it.
     """
-    con.execute("BEGIN TRANSACTION")
     try:
-        for table in tables:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
-            con.execute(table.create_sql())
-            for statement in table.comment_sql():
-                con.execute(statement)
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        _create_and_comment(con, tables)
+        return
+    try:
+        _create_and_comment(con, tables)
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _create_and_comment(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> None:
+    for table in tables:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+        con.execute(table.create_sql())
+        for statement in table.comment_sql():
+            con.execute(statement)
 
 
 def comment_relation(
