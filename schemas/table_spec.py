@@ -54,25 +54,7 @@ def C(name: str, type_: str, comment: str, constraint: str = "") -> Column:
 
 
 def create_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> None:
-    """Create (if absent) and comment every table; safe to call on every open.
-
-    One transaction: a hundred auto-committed COMMENT statements cost most of an open.
-    Inside a caller's transaction the statements simply join it.
-    """
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
-        _create_and_comment(con, tables)
-        return
-    try:
-        _create_and_comment(con, tables)
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def _create_and_comment(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> None:
+    """Create (if absent) and comment every table; safe to call on every open."""
     for table in tables:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
         con.execute(table.create_sql())

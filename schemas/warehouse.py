@@ -6,6 +6,8 @@ open the databases with every contracted table present and commented.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,9 +57,10 @@ def open_warehouse(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyC
         return duckdb.connect(str(paths.warehouse), read_only=True)
     paths.ensure()
     con = duckdb.connect(str(paths.warehouse))
-    for schema in WAREHOUSE_SCHEMAS:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    create_tables(con, WAREHOUSE_TABLES)
+    with _one_transaction(con):
+        for schema in WAREHOUSE_SCHEMAS:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        create_tables(con, WAREHOUSE_TABLES)
     return con
 
 
@@ -67,5 +70,18 @@ def open_identifiers(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBP
         return duckdb.connect(str(paths.identifiers), read_only=True)
     paths.ensure()
     con = duckdb.connect(str(paths.identifiers))
-    create_tables(con, identifier_tables.TABLES)
+    with _one_transaction(con):
+        create_tables(con, identifier_tables.TABLES)
     return con
+
+
+@contextmanager
+def _one_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A hundred auto-committed COMMENT statements would cost most of an open."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
