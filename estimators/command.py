@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
     from regmig.estimators.stage import estimate
-    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.flows.run_records import run_recorded_stage
+    from regmig.schemas.warehouse import RunPaths
 
     paths = RunPaths(args.out)
     if not paths.warehouse.is_file():
@@ -31,18 +31,10 @@ def run(args: argparse.Namespace) -> int:
             "first"
         )
     config = load_config(args.config)
-    run_id = new_run_id()
-    con = open_warehouse(paths)
-    try:
-        record = RunRecord(run_id=run_id, stage="estimate", parameters={
-            "config": config.as_dict(), "reference_year": args.reference_year,
-        })
-        with recorded_run(con, record):
-            summary = estimate(paths, config, run_id, args.reference_year)
-            record.row_counts = summary.row_counts
-            record.timings = summary.timings
-            record.input_hashes = summary.input_hashes
-    finally:
-        con.close()
+    summary = run_recorded_stage(
+        paths, "estimate",
+        {"config": config.as_dict(), "reference_year": args.reference_year},
+        lambda run_id: estimate(paths, config, run_id, args.reference_year),
+    )
     print("\n".join(summary.lines()))
     return 0

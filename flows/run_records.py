@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import duckdb
+
+if TYPE_CHECKING:
+    from regmig.schemas.warehouse import RunPaths
 
 #: Packages whose versions are recorded with every run.
 RECORDED_PACKAGES = ("regmig", "splink", "duckdb", "polars", "pyarrow", "pandera", "prefect")
@@ -127,6 +130,43 @@ def recorded_run(
                 record.stage,
             ],
         )
+
+
+class StageSummary(Protocol):
+    """What every stage function returns (see the stage entry points)."""
+
+    row_counts: dict[str, int]
+    timings: dict[str, float]
+    input_hashes: dict[str, str]
+
+    def lines(self) -> list[str]: ...
+
+
+Summary = TypeVar("Summary", bound=StageSummary)
+
+
+def run_recorded_stage(
+    paths: RunPaths,
+    stage: str,
+    parameters: dict[str, Any],
+    call: Callable[[str], Summary],
+) -> Summary:
+    """Run one stage outside a flow (a stage command, a test fixture) under a new run id,
+    with its meta.runs row completed from the summary the stage returns."""
+    from regmig.schemas.warehouse import open_warehouse
+
+    run_id = new_run_id()
+    con = open_warehouse(paths)
+    try:
+        record = RunRecord(run_id=run_id, stage=stage, parameters=parameters)
+        with recorded_run(con, record):
+            summary = call(run_id)
+            record.row_counts = dict(summary.row_counts)
+            record.timings = dict(summary.timings)
+            record.input_hashes = dict(summary.input_hashes)
+    finally:
+        con.close()
+    return summary
 
 
 def record_quality(

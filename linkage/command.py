@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
-    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
+    from regmig.flows.run_records import run_recorded_stage
     from regmig.linkage.stage import STAGE, link
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.schemas.warehouse import RunPaths
 
     paths = RunPaths(args.out)
     if not paths.warehouse.is_file() or not paths.identifiers.is_file():
@@ -42,21 +42,15 @@ def run(args: argparse.Namespace) -> int:
         config = dataclasses.replace(
             config, linkage=dataclasses.replace(config.linkage, retrain=True)
         )
-    run_id = new_run_id()
-    con = open_warehouse(paths)
-    try:
-        record = RunRecord(run_id=run_id, stage=STAGE, parameters={
+    summary = run_recorded_stage(
+        paths, STAGE,
+        {
             "config": config.as_dict(),
             "review_export": str(args.review_export) if args.review_export else None,
             "review_labels": str(args.review_labels) if args.review_labels else None,
-        })
-        with recorded_run(con, record):
-            summary = link(paths, config, run_id, review_export=args.review_export,
-                           review_labels=args.review_labels)
-            record.row_counts = summary.row_counts
-            record.timings = summary.timings
-            record.input_hashes = summary.input_hashes
-    finally:
-        con.close()
+        },
+        lambda run_id: link(paths, config, run_id, review_export=args.review_export,
+                            review_labels=args.review_labels),
+    )
     print("\n".join(summary.lines()))
     return 0

@@ -19,26 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
-    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
+    from regmig.flows.run_records import run_recorded_stage
     from regmig.publish.stage import STAGE, publish
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.schemas.warehouse import RunPaths
 
     paths = RunPaths(args.out)
     if not paths.warehouse.is_file():
         raise RegmigError(f"{args.out}: no warehouse.duckdb here; run `regmig ingest`, "
                           "`regmig link` and `regmig estimate` first")
     config = load_config(args.config)
-    run_id = new_run_id()
-    con = open_warehouse(paths)
-    try:
-        record = RunRecord(run_id=run_id, stage=STAGE,
-                           parameters={"year": args.year, "config": config.as_dict()})
-        with recorded_run(con, record):
-            summary = publish(paths, config, run_id, args.year)
-            record.row_counts = summary.row_counts
-            record.timings = summary.timings
-            record.input_hashes = summary.input_hashes
-    finally:
-        con.close()
+    summary = run_recorded_stage(
+        paths, STAGE, {"year": args.year, "config": config.as_dict()},
+        lambda run_id: publish(paths, config, run_id, args.year),
+    )
     print("\n".join(summary.lines()))
     return 0
