@@ -139,6 +139,10 @@ def _person_ids(frame, path: Path):
     return as_int if as_int.null_count() == 0 else frame["person_id"]
 
 
+#: Timestamp layouts accepted in crossing_date besides a plain ISO date.
+ISO_TIMESTAMPS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
 def read_crossings(path: Path):  # -> pl.DataFrame
     import polars as pl
 
@@ -147,9 +151,12 @@ def read_crossings(path: Path):  # -> pl.DataFrame
         raise RegmigError(f"{path}: no crossings (only a header)")
     frame = frame.with_columns(person_id=_person_ids(frame, path))
     stamp = frame["crossing_date"].str.strip_chars()
-    parsed = stamp.str.to_datetime(strict=False, time_unit="us")
-    as_date = stamp.str.to_date(strict=False, format="%Y-%m-%d")
-    parsed = parsed.fill_null(as_date.cast(pl.Datetime("us")))
+    # Explicit formats: polars' format inference raises on a file whose first value is
+    # malformed instead of leaving that value empty for the row-naming error below.
+    parsed = pl.select(pl.coalesce(
+        *[stamp.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in ISO_TIMESTAMPS],
+        stamp.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
+    )).to_series()
     _first_bad(path, frame, parsed.is_null(), "crossing_date", "is not an ISO date")
     direction = frame["direction"].str.strip_chars().str.to_lowercase()
     _first_bad(path, frame, ~direction.is_in(["arrival", "departure"]).fill_null(False),

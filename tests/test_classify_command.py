@@ -109,6 +109,8 @@ def test_classify_same_path_as_the_stage(sample_delivery: Path, tmp_path: Path) 
     [
         ("person_id,crossing_date,direction\n1,2020-01-01,arrival\n1,2020-13-01,departure\n",
          "row 2, column crossing_date: '2020-13-01' is not an ISO date"),
+        ("person_id,crossing_date,direction\n1,2020-13-01,arrival\n1,2021-01-01,departure\n",
+         "row 1, column crossing_date: '2020-13-01' is not an ISO date"),
         ("person_id,crossing_date,direction\n1,2020-01-01,in\n",
          "row 1, column direction: 'in' is not arrival or departure"),
         ("person_id,crossing_date,direction\n1,2020-01-01,arrival\n,2020-02-01,departure\n",
