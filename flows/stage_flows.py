@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from regmig.config import Config
 from regmig.flows import stage_cache
-from regmig.flows.run_records import RunRecord, recorded_run
+from regmig.flows.run_records import RunRecord, StageSummary, recorded_run
 from regmig.flows.stage_cache import StageCache
 from regmig.schemas.warehouse import RunPaths, open_warehouse
 
@@ -29,16 +29,6 @@ from regmig.schemas.warehouse import RunPaths, open_warehouse
 #: an I/O error (a network share that blinks, a file still being copied).
 IO_RETRIES = 2
 IO_RETRY_DELAY_SECONDS = 10
-
-
-class StageSummary(Protocol):
-    """What every stage function returns (COMMON contract)."""
-
-    row_counts: dict[str, int]
-    timings: dict[str, float]
-    input_hashes: dict[str, str]
-
-    def lines(self) -> list[str]: ...
 
 
 @dataclass
