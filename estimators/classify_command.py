@@ -8,9 +8,10 @@ Input: CSV with person_id, crossing_date (ISO date or timestamp), direction
 direction, seq, res_status_before, res_status_after, is_long_term_migration, resolved,
 date_finalised_ltm, date_finalised_res_after (statuses and flags 0|1; 1 = resident; the
 flag and the dates empty while unresolved). Broken sequences (two arrivals in a row) are
-repaired as in the estimate stage (a crossing imputed halfway; the register and permit
-evidence of the "evidence" policy is not available to a plain crossing file); imputed
-crossings shape the result but are not written.
+repaired as in the estimate stage (the missing crossing placed by the person's usual
+stays and trips; the register and permit evidence of the "evidence" policy is not
+available to a plain crossing file); imputed crossings shape the result but are not
+written.
 """
 
 from __future__ import annotations

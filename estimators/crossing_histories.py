@@ -5,8 +5,10 @@ mean one crossing in between was never recorded. The repair policy decides what 
   midpoint  add the missing crossing (opposite direction) halfway between the two;
   drop      drop the second crossing of the pair, as if it were a duplicate record;
   refuse    stop with an error naming the person and the crossing;
-  evidence  midpoint, then missing first and last crossings imputed from register and
-            permit evidence (`repair_evidence`; applied by `rule_on_histories`).
+  evidence  the missing crossing placed by the person's own stays and trips
+            (`gap_imputation`), then missing first and last crossings imputed from
+            register and permit evidence (`repair_evidence`; applied by
+            `rule_on_histories`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 from regmig.config import RepairPolicy
 from regmig.errors import RegmigError
+from regmig.estimators import gap_imputation
 
 _OPPOSITE = {"arrival": "departure", "departure": "arrival"}
 
@@ -29,10 +32,13 @@ class RepairCounts:
     dropped: int
     persons_repaired: int
     #: Policy "evidence": arrivals imputed at the start of a first permit, departures at a
-    #: deregistration for emigration, initial statuses set by absence from all records.
+    #: deregistration for emigration, initial statuses set by absence from all records...
     arrivals_from_permits: int = 0
     departures_from_deregistrations: int = 0
     initial_from_register_absence: int = 0
+    #: ... and last departures of visitors (foreign citizens on no record) after their
+    #: usual stay.
+    visitor_departures: int = 0
 
 
 def order_crossings(crossings: pl.DataFrame) -> pl.DataFrame:
@@ -79,20 +85,23 @@ def repair(
         repaired = ordered.filter(run_start).with_columns(imputed=pl.lit(False))
         counts = RepairCounts(broken.height, 0, broken.height, persons)
     else:
-        previous_date = pl.col("crossing_date").shift(1).over("person_id")
-        midpoints = (
-            ordered.with_columns(previous_date=previous_date)
-            .filter("breaks")
-            .select(
-                "person_id",
-                crossing_date=pl.col("previous_date")
-                + (pl.col("crossing_date") - pl.col("previous_date")) / 2,
-                direction=pl.col("direction").replace_strict(_OPPOSITE),
-                # Just before the crossing that revealed the gap.
-                order_key=pl.col("order_key").cast(pl.Float64) - 0.5,
-                imputed=pl.lit(True),
-            )
-            .with_columns(pl.col("crossing_date").dt.truncate("1d").cast(pl.Date))
+        gaps = ordered.with_columns(
+            previous_date=pl.col("crossing_date").shift(1).over("person_id")
+        ).filter("breaks")
+        if policy == "evidence":
+            dates = gap_imputation.proportional_dates(gaps, ordered)
+        else:
+            dates = gaps.select(
+                gap_imputation.midpoint(pl.col("previous_date"), pl.col("crossing_date"))
+                .dt.truncate("1d").cast(pl.Date)
+            ).to_series()
+        midpoints = gaps.select(
+            "person_id",
+            crossing_date=dates,
+            direction=pl.col("direction").replace_strict(_OPPOSITE),
+            # Just before the crossing that revealed the gap.
+            order_key=pl.col("order_key").cast(pl.Float64) - 0.5,
+            imputed=pl.lit(True),
         )
         repaired = pl.concat(
             [

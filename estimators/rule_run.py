@@ -44,7 +44,8 @@ def run_rule(
         source="core.crossings",
         persons=inputs.persons.select("person_id"),
         evidence=repair_evidence.record_evidence(
-            inputs.register, inputs.permits, inputs.observation_start),
+            inputs.register, inputs.permits, inputs.observation_start,
+            inputs.persons, country),
     )
     history = provisional.with_travel_days(classified.crossings)
     rule_config = _with_rule(config, rule)

@@ -111,7 +111,8 @@ def estimate(
         summary.row_counts = counts
         summary.repairs = (run.repairs.imputed + run.repairs.dropped
                            + run.repairs.arrivals_from_permits
-                           + run.repairs.departures_from_deregistrations)
+                           + run.repairs.departures_from_deregistrations
+                           + run.repairs.visitor_departures)
         summary.totals = totals.filter(pl.col("year") == year).to_dicts()
         if revisions.height:
             summary.backtests_covered = (
@@ -132,11 +133,14 @@ def _quality(
     indicators: list[tuple[str, float, str, str | None]] = [
         ("crossing_sequence_breaks", r.broken_pairs, "cases",
          "consecutive crossings in the same direction"),
-        ("crossings_imputed", r.imputed, "cases", "missing crossings added at the midpoint"),
+        ("crossings_imputed", r.imputed, "cases", "missing crossings added inside the gaps"),
         ("arrivals_imputed_from_permits", r.arrivals_from_permits, "cases",
          "unrecorded first arrivals dated at the start of the first permit"),
         ("departures_imputed_from_deregistrations", r.departures_from_deregistrations,
          "cases", "unrecorded last departures dated at a deregistration for emigration"),
+        ("departures_imputed_after_visits", r.visitor_departures, "cases",
+         "unrecorded last departures of foreign citizens on no record, dated after their "
+         "usual stay"),
         ("initial_status_from_register_absence", r.initial_from_register_absence,
          "persons", "first crossing a departure, on no register or permit record: "
          "non-resident before it"),

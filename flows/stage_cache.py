@@ -1,12 +1,12 @@
 """Skip an expensive stage when nothing it reads has changed since it last ran.
 
 Linking (training and prediction), the residence rule and disclosure control are the
-slow stages. Their results depend only on the warehouse tables they read and on their
-settings, so a run whose inputs hash the same as the last successful run's reuses that
+slow stages. Their results depend only on the warehouse tables they read, their settings
+and their code, so a run whose inputs hash the same as the last successful run's reuses that
 run's results, as long as those results are still exactly what that run wrote (their
 hash, and for publish the hash of the release files, is recorded too).
 The hashes live in meta.runs: `input_hashes` holds one hash per input table plus one for
-the settings; `parameters` holds `outputs_hash` and, for a skipped stage,
+the settings and one for the code; `parameters` holds `outputs_hash` and, for a skipped stage,
 `reused_run_id` (the run whose rows the tables still carry).
 """
 
@@ -34,6 +34,9 @@ from regmig.schemas.warehouse import RunPaths, open_identifiers
 PROVENANCE_COLUMNS = ("run_id", "load_id", "loaded_at", "recorded_at")
 
 SETTINGS_KEY = "settings"
+CODE_KEY = "code"
+#: The package's root folder: a stage's code is hashed from its folders below it.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class StageCache:
     #: A folder of files the stage writes (e.g. the release), hashed with the tables.
     output_folder: Callable[[RunPaths], Path] | None = None
     settings: Callable[[Config, dict[str, Any]], dict[str, Any]] = lambda c, p: {}
+    #: Package folders whose code computes the stage's results: a new version of the code
+    #: (an upgrade, a fix) re-runs the stage even on unchanged inputs.
+    code: tuple[str, ...] = ()
 
     def input_hashes(
         self,
@@ -72,6 +78,7 @@ class StageCache:
                 ident.close()
         settings = json.dumps(self.settings(config, parameters), sort_keys=True, default=str)
         hashes[SETTINGS_KEY] = hashlib.sha256(settings.encode()).hexdigest()
+        hashes[CODE_KEY] = code_hash(self.code)
         return hashes
 
     def output_tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -139,6 +146,18 @@ def folder_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def code_hash(folders: tuple[str, ...]) -> str:
+    """SHA-256 over the Python sources of the given package folders (and config.py)."""
+    digest = hashlib.sha256()
+    files = [PACKAGE_ROOT / "config.py"]
+    for folder in folders:
+        files += sorted((PACKAGE_ROOT / folder).rglob("*.py"))
+    for file in files:
+        digest.update(str(file.relative_to(PACKAGE_ROOT)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def _section(config: Config, name: str) -> dict[str, Any]:
     return dataclasses.asdict(getattr(config, name))
 
@@ -151,6 +170,7 @@ LINK = StageCache(
     outputs=("core.person_map", "core.persons", "core.crossings"),
     settings=lambda config, _: {"country": config.country,
                                 "linkage": _section(config, "linkage")},
+    code=("linkage", "schemas"),
 )
 
 ESTIMATE = StageCache(
@@ -164,6 +184,7 @@ ESTIMATE = StageCache(
         "estimate": _section(config, "estimate"),
         "reference_year": parameters.get("reference_year"),
     },
+    code=("estimators", "schemas"),
 )
 
 PUBLISH = StageCache(
@@ -179,4 +200,5 @@ PUBLISH = StageCache(
         "disclosure": _section(config, "disclosure"),
         "year": parameters.get("year"),
     },
+    code=("publish", "schemas"),
 )

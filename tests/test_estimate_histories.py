@@ -102,7 +102,20 @@ def test_evidence_repairs_missing_first_and_last_crossings() -> None:
         (3, "d", date(2022, 2, 20), None, "arrival"),
         # 4: registered at the start: the register's status stands, nothing imputed
         (4, "e", date(2022, 5, 1), None, "departure"),
+        # 5: a foreign visitor on no record who stays ten days; the last departure went
+        # unrecorded, so the last visit would otherwise run on to the data end
+        (5, "f", date(2022, 3, 1), None, "arrival"),
+        (5, "f2", date(2022, 3, 11), None, "departure"),
+        (5, "f3", date(2023, 2, 1), None, "arrival"),
+        # 6: the same with no complete stay to go by: left as recorded
+        (6, "g", date(2023, 2, 1), None, "arrival"),
+        # 7: a citizen on no record (a returning citizen): left as recorded
+        (7, "h", date(2022, 3, 1), None, "arrival"),
+        (7, "h2", date(2022, 3, 11), None, "departure"),
+        (7, "h3", date(2023, 2, 1), None, "arrival"),
     ])
+    persons = pl.DataFrame({"person_id": list(range(1, 8)),
+                            "citizenship": ["IND", "RUS", "ARM", "ARM", "RUS", "RUS", "ARM"]})
     register = pl.DataFrame({
         "person_id": [1, 3, 4],
         "registered_from": [date(2022, 4, 1), date(1990, 1, 1), date(1990, 1, 1)],
@@ -116,7 +129,7 @@ def test_evidence_repairs_missing_first_and_last_crossings() -> None:
     known = initial_residence.from_register(register, start)
     result = classify_histories(
         crossings, known, ResidenceRule(), end, "evidence",
-        evidence=record_evidence(register, permits, start))
+        evidence=record_evidence(register, permits, start, persons, "ARM"))
     history = result.crossings.sort("person_id", "seq")
 
     one = history.filter(pl.col("person_id") == 1)
@@ -132,12 +145,49 @@ def test_evidence_repairs_missing_first_and_last_crossings() -> None:
     assert three["is_long_term_migration"].to_list() == [False, False, True]
     four = history.filter(pl.col("person_id") == 4)
     assert four.height == 1 and four["res_status_before"][0] == 1
+    five = history.filter(pl.col("person_id") == 5)
+    assert five["crossing_date"].to_list()[-1] == date(2023, 2, 11) and five["imputed"][-1]
+    assert not five["is_long_term_migration"].any()
+    for stays in (6, 7):  # a year and more in, with nothing to say otherwise
+        last = history.filter(pl.col("person_id") == stays).sort("seq")[-1]
+        assert last["direction"].item() == "arrival" and last["is_long_term_migration"].item()
     sources = dict(result.initial.select("person_id", "status_source").iter_rows())
     assert sources[2] == NO_REGISTER_RECORD and sources[4] == "register"
     counts = result.repairs
     assert (counts.arrivals_from_permits, counts.departures_from_deregistrations,
-            counts.initial_from_register_absence) == (1, 1, 1)
+            counts.initial_from_register_absence, counts.visitor_departures) == (1, 1, 1, 1)
     # The midpoint policy ignores the evidence: person 2 emigrates from a guessed residence.
     blind = classify_histories(crossings, known, ResidenceRule(), end, "midpoint",
                                evidence=record_evidence(register, permits, start))
     assert blind.crossings.filter(pl.col("person_id") == 2)["res_status_before"][0] == 1
+
+
+def test_evidence_places_the_missing_crossing_by_the_persons_usual_legs() -> None:
+    """A resident's trips last days, stays months: after two departures the missing
+    return closes a trip of the usual length. A visitor's stays last days: after two
+    arrivals the missing departure closes a stay of the usual length."""
+    day = date.fromordinal
+    start = date(2020, 1, 1).toordinal()
+    resident = [  # trips of 5 and 7 days (median 6), stays of 100 and 200 days
+        (1, "r1", day(start), None, "departure"),
+        (1, "r2", day(start + 5), None, "arrival"),
+        (1, "r3", day(start + 105), None, "departure"),
+        (1, "r4", day(start + 112), None, "arrival"),
+        (1, "r5", day(start + 312), None, "departure"),
+        (1, "r6", day(start + 700), None, "departure"),  # the return went unrecorded
+    ]
+    visitor = [  # stays of 10 days, trips of 300 days
+        (2, "v1", day(start), None, "arrival"),
+        (2, "v2", day(start + 10), None, "departure"),
+        (2, "v3", day(start + 310), None, "arrival"),
+        (2, "v4", day(start + 700), None, "arrival"),  # the departure went unrecorded
+    ]
+    history, counts = repair(_crossings(resident + visitor), "evidence")
+    imputed = history.filter("imputed").sort("person_id")
+    assert imputed["direction"].to_list() == ["arrival", "departure"]
+    assert imputed["crossing_date"].to_list() == [day(start + 312 + 6), day(start + 320)]
+    assert counts.imputed == 2
+    # Without any complete stay or trip of the person to go by: halfway, as "midpoint".
+    lone = BROKEN.filter(pl.col("person_id") == 1).head(2)
+    history, _ = repair(lone, "evidence")
+    assert history.filter("imputed")["crossing_date"].to_list() == [date(2020, 1, 6)]

@@ -124,3 +124,24 @@ def test_runs_left_running_by_a_kill_are_closed(warehouse):
     assert close_interrupted_runs(con) == 1
     assert dict(con.sql("SELECT run_id, status FROM meta.runs").fetchall()) == {
         "dead": "failed", "done": "completed"}
+
+
+def test_new_code_runs_again(warehouse, tmp_path, monkeypatch):
+    """An upgrade or a fix of the stage's code re-runs it on unchanged inputs."""
+    from regmig.flows import stage_cache
+
+    package = tmp_path / "package"
+    (package / "stage").mkdir(parents=True)
+    (package / "config.py").write_text("X = 1\n")
+    (package / "stage" / "rule.py").write_text("V = 365\n")
+    monkeypatch.setattr(stage_cache, "PACKAGE_ROOT", package)
+    coded = StageCache(stage="link", warehouse_inputs=("raw.permits",), identifier_inputs=(),
+                       outputs=("core.persons",), code=("stage",))
+    paths, con = warehouse
+    with recorded_run(con, RunRecord("run-1", "link")) as record:
+        _write_outputs(con, "run-1")
+        record.input_hashes = coded.input_hashes(con, paths, Config(), {})
+        record.parameters["outputs_hash"] = coded.outputs_hash(con, paths)
+    assert coded.reusable_run(con, paths, coded.input_hashes(con, paths, Config(), {})) == "run-1"
+    (package / "stage" / "rule.py").write_text("V = 274\n")
+    assert coded.reusable_run(con, paths, coded.input_hashes(con, paths, Config(), {})) is None

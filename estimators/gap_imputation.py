@@ -1,0 +1,76 @@
+"""Where in a gap to put the crossing that was never recorded.
+
+Two consecutive crossings in the same direction enclose one missing crossing. It splits
+the gap into two legs, one on each side of the border: after two departures, a trip
+abroad then a stay here; after two arrivals, a stay here then a trip abroad. People's
+legs on the side away from where they live are short (residents' trips, visitors'
+stays) and those at home long, so halfway is a poor guess for nearly everyone.
+
+The person's own travel says which side is home: of the median lengths of the person's
+complete stays and of their complete trips, the shorter is taken as away. The missing crossing
+closes (or opens) an away leg of that length, capped at half the gap, and home takes the
+rest. A person with no complete stay or no complete trip to go by gets the midpoint.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+#: Length in days of each complete leg kind, by the direction of the crossing opening it.
+_LEG_KIND = {"arrival": "stay", "departure": "trip"}
+
+
+def midpoint(previous: pl.Expr, current: pl.Expr) -> pl.Expr:
+    return previous + (current - previous) / 2
+
+
+def complete_legs(ordered: pl.DataFrame) -> pl.DataFrame:
+    """person_id, crossing_date (start), leg ("stay" | "trip"), length (days) of every
+    pair of consecutive crossings in opposite directions."""
+    return (
+        ordered.select(
+            "person_id",
+            "crossing_date",
+            "direction",
+            next_direction=pl.col("direction").shift(-1).over("person_id"),
+            length=(pl.col("crossing_date").shift(-1).over("person_id")
+                    - pl.col("crossing_date")).dt.total_days(),
+        )
+        .filter(pl.col("next_direction") != pl.col("direction"))
+        .select("person_id", "crossing_date", "length",
+                leg=pl.col("direction").replace_strict(_LEG_KIND))
+    )
+
+
+def usual_leg_lengths(legs: pl.DataFrame) -> pl.DataFrame:
+    """person_id, stay, trip: the median length of the person's complete stays and trips
+    (null when the person has none of that kind)."""
+    return legs.group_by("person_id").agg(
+        stay=pl.col("length").filter(pl.col("leg") == "stay").median(),
+        trip=pl.col("length").filter(pl.col("leg") == "trip").median(),
+    )
+
+
+def proportional_dates(gaps: pl.DataFrame, ordered: pl.DataFrame) -> pl.Series:
+    """Imputed dates for `gaps` (person_id, previous_date, crossing_date, direction of the
+    second crossing of the pair): an away leg as long as the person's usual one, the
+    midpoint when the person's stays or trips are unknown; strictly inside the gap."""
+    lengths = gaps.select("person_id", "previous_date", "crossing_date", "direction").join(
+        usual_leg_lengths(complete_legs(ordered)), on="person_id", how="left",
+        maintain_order="left")
+    gap_days = (pl.col("crossing_date") - pl.col("previous_date")).dt.total_days()
+    # The side of the person's shorter legs is away from home; the missing crossing ends
+    # (or starts) an away leg of the usual length, and home takes the rest of the gap.
+    trip_is_away = pl.col("trip") <= pl.col("stay")
+    away_days = pl.min_horizontal("trip", "stay", gap_days // 2)
+    # After two departures the gap opens with a trip; after two arrivals, with a stay.
+    opens_away = (pl.col("direction") == "departure") == trip_is_away
+    offset = (pl.when(opens_away).then(away_days).otherwise(gap_days - away_days)
+              .clip(1, gap_days - 1).cast(pl.Int64))
+    return lengths.select(
+        pl.when(pl.col("stay").is_not_null() & pl.col("trip").is_not_null() & (gap_days >= 2))
+        .then(pl.col("previous_date") + pl.duration(days=offset))
+        .otherwise(midpoint(pl.col("previous_date"), pl.col("crossing_date"))
+                   .dt.truncate("1d").cast(pl.Date))
+        .alias("crossing_date")
+    ).to_series()
