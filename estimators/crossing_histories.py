@@ -55,12 +55,17 @@ def order_crossings(crossings: pl.DataFrame) -> pl.DataFrame:
 
 
 def repair(
-    crossings: pl.DataFrame, policy: RepairPolicy, source: str = "crossings"
+    crossings: pl.DataFrame,
+    policy: RepairPolicy,
+    source: str = "crossings",
+    home_periods: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, RepairCounts]:
     """Make arrivals and departures alternate; returns the history with `seq` (1, 2, ...
     per person) and `imputed`, and the counts of what was done.
 
-    `source` names the input in the error raised under the "refuse" policy.
+    `source` names the input in the error raised under the "refuse" policy;
+    `home_periods` (policy "evidence"): when the records have each person living here
+    (`repair_evidence.home_periods`).
     """
     ordered = order_crossings(crossings)
     same_as_previous = (
@@ -89,7 +94,7 @@ def repair(
             previous_date=pl.col("crossing_date").shift(1).over("person_id")
         ).filter("breaks")
         if policy == "evidence":
-            dates = gap_imputation.proportional_dates(gaps, ordered)
+            dates = gap_imputation.imputed_dates(gaps, ordered, home_periods)
         else:
             dates = gaps.select(
                 gap_imputation.midpoint(pl.col("previous_date"), pl.col("crossing_date"))

@@ -6,10 +6,12 @@ abroad then a stay here; after two arrivals, a stay here then a trip abroad. Peo
 legs on the side away from where they live are short (residents' trips, visitors'
 stays) and those at home long, so halfway is a poor guess for nearly everyone.
 
-The person's own travel says which side is home: of the median lengths of the person's
-complete stays and of their complete trips, the shorter is taken as away. The missing crossing
-closes (or opens) an away leg of that length, capped at half the gap, and home takes the
-rest. A person with no complete stay or no complete trip to go by gets the midpoint.
+Home is where the records have the person living when the gap opens (registered, or
+holding a permit), else abroad; without records to go by (`regmig classify` on a plain
+crossing file), it is the side of the person's longer usual legs. The missing crossing
+closes (or opens) an away leg as long as the person's usual one (the median of their
+complete legs of that kind), at most half the gap, and home takes the rest. A person
+with no complete leg of the away kind gets the midpoint.
 """
 
 from __future__ import annotations
@@ -51,24 +53,45 @@ def usual_leg_lengths(legs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def proportional_dates(gaps: pl.DataFrame, ordered: pl.DataFrame) -> pl.Series:
+def home_here(gaps: pl.DataFrame, home_periods: pl.DataFrame) -> pl.Series:
+    """For each gap (person_id, previous_date): whether the person lived here when it
+    opened, by the records (a registration or a permit running on that day)."""
+    indexed = gaps.select("person_id", "previous_date").with_row_index("gap")
+    inside = indexed.join(home_periods, on="person_id").filter(
+        (pl.col("home_from") <= pl.col("previous_date"))
+        & (pl.col("home_to").is_null() | (pl.col("home_to") >= pl.col("previous_date")))
+    ).select("gap").unique()
+    return indexed.select(pl.col("gap").is_in(inside["gap"].implode())).to_series()
+
+
+def imputed_dates(
+    gaps: pl.DataFrame, ordered: pl.DataFrame, home_periods: pl.DataFrame | None = None
+) -> pl.Series:
     """Imputed dates for `gaps` (person_id, previous_date, crossing_date, direction of the
     second crossing of the pair): an away leg as long as the person's usual one, the
-    midpoint when the person's stays or trips are unknown; strictly inside the gap."""
+    midpoint when that is unknown; strictly inside the gap, and at most halfway.
+
+    Which side is away: by `home_periods` (person_id, home_from, home_to: the spans in
+    which the records have the person living here) when given, else the side of the
+    person's shorter usual legs."""
     lengths = gaps.select("person_id", "previous_date", "crossing_date", "direction").join(
         usual_leg_lengths(complete_legs(ordered)), on="person_id", how="left",
         maintain_order="left")
+    if home_periods is not None:
+        lengths = lengths.with_columns(trip_is_away=home_here(gaps, home_periods))
+    else:
+        lengths = lengths.with_columns(trip_is_away=pl.col("trip") <= pl.col("stay"))
     gap_days = (pl.col("crossing_date") - pl.col("previous_date")).dt.total_days()
-    # The side of the person's shorter legs is away from home; the missing crossing ends
-    # (or starts) an away leg of the usual length, and home takes the rest of the gap.
-    trip_is_away = pl.col("trip") <= pl.col("stay")
-    away_days = pl.min_horizontal("trip", "stay", gap_days // 2)
+    # The missing crossing ends (or starts) an away leg of the usual length, and home
+    # takes the rest of the gap.
+    usual_away = pl.when("trip_is_away").then("trip").otherwise("stay")
+    away_days = pl.min_horizontal(usual_away, gap_days // 2)
     # After two departures the gap opens with a trip; after two arrivals, with a stay.
-    opens_away = (pl.col("direction") == "departure") == trip_is_away
+    opens_away = (pl.col("direction") == "departure") == pl.col("trip_is_away")
     offset = (pl.when(opens_away).then(away_days).otherwise(gap_days - away_days)
               .clip(1, gap_days - 1).cast(pl.Int64))
     return lengths.select(
-        pl.when(pl.col("stay").is_not_null() & pl.col("trip").is_not_null() & (gap_days >= 2))
+        pl.when(usual_away.is_not_null() & (gap_days >= 2))
         .then(pl.col("previous_date") + pl.duration(days=offset))
         .otherwise(midpoint(pl.col("previous_date"), pl.col("crossing_date"))
                    .dt.truncate("1d").cast(pl.Date))

@@ -84,6 +84,16 @@ asylum seeker's stay rests on one) and, given `persons`
     )
 
 
+def home_periods(register: pl.DataFrame, permits: pl.DataFrame) -> pl.DataFrame:
+    """person_id, home_from, home_to (null: open): the spans in which the records have a
+    person living here: registrations, and granted permits."""
+    registered = register.select(
+        "person_id", home_from="registered_from", home_to="deregistered_on")
+    permitted = permits.filter(pl.col("decision") == "granted").select(
+        "person_id", home_from="valid_from", home_to="valid_to")
+    return pl.concat([registered, permitted]).filter(pl.col("home_from").is_not_null())
+
+
 def repair_ends(
     history: pl.DataFrame,
     evidence: pl.DataFrame,

@@ -31,12 +31,14 @@ def classify_histories(
     source: str = "crossings",
     persons: pl.DataFrame | None = None,
     evidence: pl.DataFrame | None = None,
+    home_periods: pl.DataFrame | None = None,
 ) -> ClassifiedHistories:
     """`crossings`: person_id, crossing_date, direction (+ crossed_at, delivery_order,
     record_id and any attributes, carried through). `persons`: everyone whose initial
     status is wanted (default: those who crossed). `evidence`: register and permit
-    evidence (`repair_evidence.record_evidence`), used by the "evidence" policy."""
-    history, repairs = repair(crossings, repair_policy, source)
+    evidence (`repair_evidence.record_evidence`) and `home_periods`
+    (`repair_evidence.home_periods`), used by the "evidence" policy."""
+    history, repairs = repair(crossings, repair_policy, source, home_periods)
     if repair_policy == "evidence" and evidence is not None:
         history, settled, found = repair_evidence.repair_ends(
             history, evidence, known_initial, data_end)

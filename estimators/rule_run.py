@@ -46,6 +46,7 @@ def run_rule(
         evidence=repair_evidence.record_evidence(
             inputs.register, inputs.permits, inputs.observation_start,
             inputs.persons, country),
+        home_periods=repair_evidence.home_periods(inputs.register, inputs.permits),
     )
     history = provisional.with_travel_days(classified.crossings)
     rule_config = _with_rule(config, rule)

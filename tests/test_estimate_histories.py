@@ -187,6 +187,19 @@ def test_evidence_places_the_missing_crossing_by_the_persons_usual_legs() -> Non
     assert imputed["direction"].to_list() == ["arrival", "departure"]
     assert imputed["crossing_date"].to_list() == [day(start + 312 + 6), day(start + 320)]
     assert counts.imputed == 2
+    # The records say where home is when they can: person 3 lives here by the register
+    # although his legs (he emigrates later) make stays look shorter than trips.
+    day3 = [(3, f"e{i}", day(start + offset), None, direction) for i, (offset, direction)
+            in enumerate([(0, "departure"), (600, "departure"), (615, "arrival"),
+                          (655, "departure"), (1080, "arrival"), (1086, "departure")])]
+    registered = pl.DataFrame({"person_id": [3], "home_from": [day(start - 1000)],
+                               "home_to": [None]}, schema_overrides={"home_to": pl.Date})
+    by_legs, _ = repair(_crossings(day3), "evidence")
+    by_records, _ = repair(_crossings(day3), "evidence", home_periods=registered)
+    # Trips of 15 and 425 days (median 220), stays of 40 and 6: by the legs the 600-day
+    # gap hides a long trip and a short stay; by the register, a trip of the usual length.
+    assert by_legs.filter("imputed")["crossing_date"].to_list() == [day(start + 600 - 23)]
+    assert by_records.filter("imputed")["crossing_date"].to_list() == [day(start + 220)]
     # Without any complete stay or trip of the person to go by: halfway, as "midpoint".
     lone = BROKEN.filter(pl.col("person_id") == 1).head(2)
     history, _ = repair(lone, "evidence")
