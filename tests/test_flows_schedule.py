@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from regmig.flows import stage_cache
 from regmig.flows.deployment import DEPLOYMENT_NAME, FLOW_NAME, MONTHLY_CRON
 
 BIN = Path(sys.executable).parent
@@ -24,6 +25,7 @@ SERVER_START_SECONDS = 120
 DEPLOYMENT_SECONDS = 90
 RUN_SECONDS = 240
 STOP_SECONDS = 20
+CACHED_STAGES = ("link", "estimate", "publish")
 
 
 def _free_loopback_port() -> int:
@@ -126,7 +128,37 @@ def test_monthly_deployment_runs_on_a_real_server(
             "SELECT stage, status FROM meta.runs WHERE run_id = ? AND stage <> 'pipeline' "
             "AND flow_run_id IS NOT NULL", [run_id],
         ).fetchall())
-    # Nothing changed since the reference run: linking keeps its results. (Estimate runs
-    # again while publish drops estimate's stats tables along with its own.)
-    assert stages["ingest"] == "completed" and stages["link"] == "skipped"
-    assert {stages["estimate"], stages["publish"]} <= {"skipped", "completed"}
+        reference, scheduled = (_cached_stage_runs(con, run) for run in
+                                (pipeline_run.run_id, run_id))
+    assert stages["ingest"] == "completed"
+    differing = {
+        stage: sorted(key for key, value in scheduled[stage][0].items()
+                      if reference[stage][0].get(key) != value)
+        for stage in CACHED_STAGES
+    }
+    # The deployment runs with the demo's settings, so no stage may see other settings.
+    assert not any(stage_cache.SETTINGS_KEY in keys for keys in differing.values()), differing
+    edited = {stage for stage, keys in differing.items() if stage_cache.CODE_KEY in keys}
+    if not edited:
+        # Same delivery, settings and code as the reference run: every expensive stage
+        # keeps the reference run's results.
+        assert {stage: stages[stage] for stage in CACHED_STAGES} == dict.fromkeys(
+            CACHED_STAGES, "skipped"), differing
+        assert all(scheduled[stage][1].get("reused_run_id") == pipeline_run.run_id
+                   for stage in CACHED_STAGES)
+    else:
+        # The reference run is session-wide: sources edited while the session ran (a
+        # shared working tree) are new code, which must run again.
+        assert all(stages[stage] == "completed" for stage in edited), (stages, differing)
+
+
+def _cached_stage_runs(
+    con: duckdb.DuckDBPyConnection, run_id: str
+) -> dict[str, tuple[dict[str, str], dict[str, Any]]]:
+    """Input hashes and parameters of one run's link, estimate and publish rows."""
+    rows = con.execute(
+        "SELECT stage, input_hashes, parameters FROM meta.runs WHERE run_id = ? "
+        "AND stage IN ('link', 'estimate', 'publish')", [run_id],
+    ).fetchall()
+    return {stage: (json.loads(hashes or "{}"), json.loads(parameters or "{}"))
+            for stage, hashes, parameters in rows}

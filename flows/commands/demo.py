@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from regmig.flows.commands.run import add_pipeline_options, pipeline_arguments
@@ -18,6 +19,11 @@ DEMO_SETTINGS = """\
 # Settings of `regmig demo` (every other setting is the default of regmig/config.py).
 [disclosure]
 solver_time_limit = 0.0
+
+# The demo's own pseudonymisation key, so that `regmig run` or `regmig serve` with
+# --config this file pseudonymises the same way.
+[ingest]
+pseudonym_key_file = {key_file}
 """
 
 
@@ -49,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     options = pipeline_arguments(args)
     if options["config_file"] is None:
         options["config_file"] = paths.out / SETTINGS_FILE_NAME
-        options["config_file"].write_text(DEMO_SETTINGS, encoding="utf-8")
+        options["config_file"].write_text(
+            DEMO_SETTINGS.format(key_file=json.dumps(str(key_file.resolve()))),
+            encoding="utf-8")
     print(f"regmig demo: the sample delivery {sample}, settings {options['config_file']}")
     result = pipeline_flow(input_dir=sample, out_dir=paths.out, pseudonym_key_file=key_file,
                            **options)
