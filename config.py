@@ -118,25 +118,26 @@ class EstimateConfig:
     backtest_cuts: int = 4
     #: Reference dates of stocks: 1 January of each year (month, day).
     stock_reference_month_day: tuple[int, int] = (1, 1)
-    #: Provisional model: lags (days after the crossing) at which training crossings are
-    #: seen, every this many days from 0 to W.
-    provisional_lag_step_days: int = 30
-    #: Fewest closed crossings needed to train the provisional model.
+    #: Provisional model: one logistic model per lag band (days after the crossing) and
+    #: direction; bands are this many days wide, from 0 to W.
+    provisional_lag_step_days: int = 61
+    #: Fewest crossings whose window has closed needed to train the provisional model.
     provisional_min_training: int = 100
     #: Ridge penalty of the provisional logistic model.
     provisional_ridge: float = 1.0
     #: Time blocks used to estimate the provisional model's error on totals.
-    provisional_cv_folds: int = 4
-    #: Training rows (crossing x lag) kept, a seeded random sample when there are more.
-    provisional_max_training_rows: int = 20_000
+    provisional_cv_folds: int = 3
+    #: Training rows per band and direction of crossings that look like failing, a seeded
+    #: sample (weighted up) when there are more; those that look like qualifying are all
+    #: kept.
+    provisional_max_training_rows: int = 40_000
     provisional_seed: int = 7
     #: Training crossings weigh half as much for every this many days they are older
-    #: than the newest (0: all alike), so the model follows a changing population.
+    #: than the newest of their band (0: all alike), so the model follows a changing
+    #: population; those older than provisional_training_days are left out.
     provisional_half_life_days: int = 730
-    #: The intercepts are then recalibrated so the crossings of the last this many days
-    #: of training (the most recent closed cohort) are predicted in total (0: off; 365
-    #: measured worse in the backtests: one cohort is too few crossings to set a level).
-    provisional_calibration_days: int = 0
+    #: Training crossings made more than this many days before the data end are not used.
+    provisional_training_days: int = 1461
     #: Backtests: earliest cut = start of data + W + this many days (training needs
     #: crossings whose window has closed); latest cut = end of data - W.
     backtest_min_training_days: int = 60

@@ -42,6 +42,15 @@ def revisions(
     inputs: EstimateInputs, final_run: RuleRun, config: EstimateConfig, country: str
 ) -> pl.DataFrame:
     """One row per cut and kind: first estimate with interval against the final figure."""
+    return revision_details(inputs, final_run, config, country).select(REVISION_COLUMNS)
+
+
+def revision_details(
+    inputs: EstimateInputs, final_run: RuleRun, config: EstimateConfig, country: str
+) -> pl.DataFrame:
+    """The revision table plus, per row, bernoulli_sd: the standard deviation of the
+    first estimate from the Bernoulli outcomes of its open crossings alone,
+    sqrt(sum p (1 - p)), which even a perfectly calibrated model would miss by."""
     final_events = candidate_events(final_run).filter(pl.col("status") == "final")
     rows = []
     for cut in cut_dates(inputs, config):
@@ -63,11 +72,12 @@ def revisions(
                 "revision": final - first.estimate,
                 "relative_revision": (final - first.estimate) / final if final else None,
                 "covered": first.lower <= final <= first.upper,
+                "bernoulli_sd": first.bernoulli_variance**0.5,
             })
     schema = {
         "cut_date": pl.Date, "period_start": pl.Date, "period_end": pl.Date,
         "kind": pl.String, "first_estimate": pl.Float64, "lower": pl.Float64,
         "upper": pl.Float64, "final": pl.Int64, "revision": pl.Float64,
-        "relative_revision": pl.Float64, "covered": pl.Boolean,
+        "relative_revision": pl.Float64, "covered": pl.Boolean, "bernoulli_sd": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)

@@ -65,6 +65,38 @@ def test_probabilities_discriminate(long_inputs, full_run) -> None:
     # Calibrated on the whole: expected qualifying within 15% of the actual number.
     assert abs(outcome["probability_ltm"].sum() - outcome["q"].sum()) <= 0.15 * outcome[
         "q"].sum()
+    # One model per lag band, each trained on crossings followed to its end.
+    assert len(early.model.band_starts) == len(provisional.lag_bands(
+        config.estimate.rule, config.estimate))
+    assert early.model.n_training_rows > early.model.n_training_crossings
+
+
+def test_imputed_crossing_unseen_until_its_revealing_record() -> None:
+    """A departure imputed between two arrivals is known only once the second arrival is
+    recorded: before that the first arrival's person is seen still in the country."""
+    history = provisional.with_travel_days(pl.DataFrame({
+        "person_id": [1, 1, 1],
+        "seq": [1, 2, 3],
+        "crossing_date": [date(2020, 1, 1), date(2020, 2, 20), date(2020, 4, 10)],
+        "direction": ["arrival", "departure", "arrival"],
+        "imputed": [False, True, False],
+    }))
+    assert history["seen_from"].to_list()[1] == provisional.days(date(2020, 4, 10))
+    queries = pl.DataFrame({"person_id": [1, 1], "seq": [1, 1],
+                            "at": [provisional.days(date(2020, 3, 1)),
+                                   provisional.days(date(2020, 4, 20))]})
+    before, after = provisional.lag_states(history, queries).sort("at").iter_rows(named=True)
+    assert before["on_own_side"] and before["own_days"] == 61 and before["trips_since"] == 0
+    assert after["on_own_side"] and after["own_days"] == 50 + 11 and after["trips_since"] == 2
+
+
+def test_fractional_labels_fit_their_mean() -> None:
+    """Later bands' probabilities serve as labels: the fit reproduces their total."""
+    rng = np.random.default_rng(3)
+    x = np.c_[np.ones(4000), rng.normal(size=4000)]
+    y = 1 / (1 + np.exp(-(-1.0 + 0.8 * x[:, 1])))
+    beta = provisional.fit_logistic(x, y, ridge=0.0)
+    assert np.allclose(beta, [-1.0, 0.8], atol=1e-3)
 
 
 def test_interval_adds_bernoulli_and_model_error() -> None:
