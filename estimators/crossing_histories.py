@@ -98,7 +98,6 @@ def repair(
         else:
             dates = gaps.select(
                 gap_imputation.midpoint(pl.col("previous_date"), pl.col("crossing_date"))
-                .dt.truncate("1d").cast(pl.Date)
             ).to_series()
         midpoints = gaps.select(
             "person_id",

@@ -23,7 +23,8 @@ _LEG_KIND = {"arrival": "stay", "departure": "trip"}
 
 
 def midpoint(previous: pl.Expr, current: pl.Expr) -> pl.Expr:
-    return previous + (current - previous) / 2
+    """The day halfway between two dates (rounded down)."""
+    return (previous + (current - previous) / 2).dt.truncate("1d").cast(pl.Date)
 
 
 def complete_legs(ordered: pl.DataFrame) -> pl.DataFrame:
@@ -93,7 +94,6 @@ def imputed_dates(
     return lengths.select(
         pl.when(usual_away.is_not_null() & (gap_days >= 2))
         .then(pl.col("previous_date") + pl.duration(days=offset))
-        .otherwise(midpoint(pl.col("previous_date"), pl.col("crossing_date"))
-                   .dt.truncate("1d").cast(pl.Date))
+        .otherwise(midpoint(pl.col("previous_date"), pl.col("crossing_date")))
         .alias("crossing_date")
     ).to_series()

@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 from regmig.config import EstimateConfig, ResidenceRule
 from regmig.estimators.inputs import EstimateInputs
+from regmig.estimators.repair_evidence import AFTER_USUAL_STAY
 
 _EPOCH = date(1970, 1, 1)
 #: Stride between crossings of one day in the as-of search key (seq < stride).
@@ -148,9 +149,9 @@ def with_travel_days(classified: pl.DataFrame) -> pl.DataFrame:
 _NEVER_SEEN = 1 << 40
 
 
-def without_guessed_departures(history: pl.DataFrame, inputs: EstimateInputs) -> pl.DataFrame:
-    """Mark as never seen a last departure imputed for a person on no register or permit
-    record (a visitor in longer than their usual stay, taken to have left unrecorded).
+def without_guessed_departures(history: pl.DataFrame) -> pl.DataFrame:
+    """Mark as never seen a visitor's last departure imputed after their usual stay
+    (`repair_evidence.AFTER_USUAL_STAY`).
 
     That guess is made only at the data end, and for crossings made long before it only
     when no later crossing came: a visitor who stayed on and left on record never carries
@@ -158,19 +159,13 @@ def without_guessed_departures(history: pl.DataFrame, inputs: EstimateInputs) ->
     therefore seen from their recorded crossings alone; the model learns from the past
     how such stays turned out (the guessed departures of the past in its labels).
     """
-    if "imputed" not in history.columns:
+    if AFTER_USUAL_STAY not in history.columns:
         return history
-    on_record = pl.concat([inputs.register.select("person_id"),
-                           inputs.permits.select("person_id")]).unique()
-    last = pl.col("seq") == pl.col("seq").max().over("person_id")
-    return history.join(
-        on_record.with_columns(on_record=pl.lit(True)), on="person_id", how="left"
-    ).with_columns(
-        seen_from=pl.when(pl.col("imputed").fill_null(False) & ~pl.col("arrival") & last
-                          & pl.col("on_record").is_null())
+    return history.with_columns(
+        seen_from=pl.when(pl.col(AFTER_USUAL_STAY).fill_null(False))
         .then(pl.lit(_NEVER_SEEN, pl.Int64))
         .otherwise("seen_from")
-    ).drop("on_record")
+    )
 
 
 def _as_of(queries: pl.DataFrame, history: pl.DataFrame, strategy: str) -> pl.DataFrame:
@@ -556,7 +551,7 @@ def fit(
     and a change in the population reaches the estimates without waiting for windows to
     close; and training crossings are seen, and labelled, as the open ones are scored."""
     rule = config.rule
-    history = without_guessed_departures(history, inputs)
+    history = without_guessed_departures(history)
     closed = history.filter(
         pl.col("migrating") & (pl.col("t") + rule.window_days <= days(inputs.data_end))
     ).height
@@ -655,7 +650,7 @@ def probabilities(
     0/1 when resolved; when unresolved, the modelled probability of qualifying for a
     migrating crossing still undecided, else its provisional 0/1 outcome."""
     open_rows = open_crossings(history, inputs.data_end)
-    seen = without_guessed_departures(history, inputs)
+    seen = without_guessed_departures(history)
     modelled = pl.DataFrame(schema={"person_id": history["person_id"].dtype,
                                     "seq": history["seq"].dtype, "p": pl.Float64})
     if open_rows.height:

@@ -35,6 +35,9 @@ from regmig.estimators.gap_imputation import complete_legs
 
 #: initial_residence status_source of a person inferred non-resident by register absence.
 NO_REGISTER_RECORD = "no_register_record"
+#: Column flagging a visitor's last departure imputed after their usual stay: a guess
+#: made only at the data end, which the provisional model must not learn from.
+AFTER_USUAL_STAY = "imputed_after_usual_stay"
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,10 @@ def repair_ends(
             seq=pl.col("seq").cast(pl.Float64) + 0.5,
         )
     )
-    visitors = visitor_departures(history, evidence, data_end)
-    added = pl.concat([arrivals, departures, visitors]).with_columns(imputed=pl.lit(True))
+    visitors = visitor_departures(history, evidence, data_end).with_columns(
+        **{AFTER_USUAL_STAY: pl.lit(True)})
+    added = pl.concat([arrivals, departures, visitors], how="diagonal").with_columns(
+        imputed=pl.lit(True))
     repaired = (
         pl.concat([history.with_columns(pl.col("seq").cast(pl.Float64)), added],
                   how="diagonal_relaxed")
