@@ -61,7 +61,7 @@ def child(out: Path, delivery: Path) -> None:
     """One measured ingest (runs in its own process)."""
     from regmig.config import Config
     from regmig.ingest.stage import ingest_file
-    from regmig.schemas.warehouse import RunPaths
+    from regmig.warehouse.paths import RunPaths
 
     started = time.perf_counter()
     result = ingest_file(RunPaths(out), Config(), "border_crossings", delivery, "bench")

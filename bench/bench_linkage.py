@@ -94,13 +94,14 @@ def febrl_profiles_sql(files: list[Path]) -> str:
 
 
 def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
+    from splink import DuckDBAPI
+
     from regmig.config import LinkageConfig
     from regmig.linkage import blocking, clustering, prediction, training
     from regmig.linkage.evaluation import evaluate
     from regmig.linkage.profiles import NAME_KEY_MACROS
     from regmig.linkage.stage import _quiet_splink
     from regmig.linkage.working_db import open_work_db
-    from splink import DuckDBAPI
 
     config = LinkageConfig()
     work = open_work_db(config)
@@ -157,9 +158,9 @@ def febrl(runs: int) -> None:
 def link_child(out: Path) -> None:
     """Child process: link an ingested run folder, print phases and peak memory."""
     from regmig.config import Config
-    from regmig.flows.run_records import new_run_id
     from regmig.linkage.stage import link
-    from regmig.schemas.warehouse import RunPaths
+    from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.runs import new_run_id
 
     started = time.perf_counter()
     summary = link(RunPaths(out), Config(), new_run_id())
@@ -181,7 +182,8 @@ def _child(code: str, *args: str) -> str:
 
 def _reset_link_output(run: Path) -> None:
     """Empty what link wrote, so a rerun on an ingested folder is a first link again."""
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.warehouse.connection import open_warehouse
+    from regmig.warehouse.paths import RunPaths
 
     con = open_warehouse(RunPaths(run))
     for table in ("person_map", "persons", "crossings", "person_id_history", "linkage_models"):
@@ -225,7 +227,7 @@ def _generate_and_ingest(persons: int, delivery: Path, run: Path,
     started = time.perf_counter()
     _child("import sys; from pathlib import Path; from regmig.config import Config; "
            "from regmig.ingest.stage import ingest_folder; "
-           "from regmig.schemas.warehouse import RunPaths; "
+           "from regmig.warehouse.paths import RunPaths; "
            "ingest_folder(RunPaths(Path(sys.argv[1])), Config(), Path(sys.argv[2]), 'bench')",
            str(run), str(delivery))
     timings["ingest_seconds"] = round(time.perf_counter() - started, 1)
@@ -233,6 +235,7 @@ def _generate_and_ingest(persons: int, delivery: Path, run: Path,
 
 def _accuracy(run: Path, delivery: Path) -> dict[str, float]:
     import duckdb
+
     from regmig.linkage.evaluation import evaluate
 
     con = duckdb.connect()

@@ -27,8 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
 from regmig.config import Config
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse
+from regmig.warehouse.paths import RunPaths
 
 #: Citizenships / countries of birth of foreigners, with weights (a long tail).
 FOREIGN_COUNTRIES = (

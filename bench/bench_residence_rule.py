@@ -113,6 +113,7 @@ def provisional_accuracy(persons: int, cuts: int) -> dict:
 
     sys.path.insert(0, str(HERE.parent / "tests"))
     from fixtures.estimate import truth_linked_inputs
+
     from regmig.config import Config, SynthConfig
     from regmig.estimators import backtest
     from regmig.estimators.rule_run import run_rule
@@ -166,6 +167,7 @@ def flows_accuracy(persons: int, seeds: list[int]) -> dict:
 
     sys.path.insert(0, str(HERE.parent / "tests"))
     from fixtures.estimate import truth_linked_inputs
+
     from regmig.config import Config, SynthConfig
     from regmig.estimators.rule_run import candidate_events, run_rule
     from regmig.synth.generate import generate

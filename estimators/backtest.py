@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import polars as pl
+
 from regmig.config import EstimateConfig
 from regmig.estimators.inputs import EstimateInputs, truncate
 from regmig.estimators.rule_run import RuleRun, candidate_events, period_totals, run_rule

@@ -1,4 +1,4 @@
-"""`regmig classify`: the residence rule alone on a plain crossing file (DESIGN.md §6).
+"""`regmig classify`: the residence rule alone on a plain crossing file (docs/design.md §6).
 
     regmig classify --crossings FILE --out FILE [--threshold-days 365 --window-days 487]
                     [--initial FILE] [--data-end DATE]
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from datetime import date
 
     import polars as pl
+
     from regmig.config import Config, ResidenceRule
     from regmig.estimators.rule_on_histories import classify_histories
 

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
     from regmig.estimators.stage import estimate
-    from regmig.flows.run_records import run_recorded_stage
-    from regmig.schemas.warehouse import RunPaths
+    from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.runs import run_recorded_stage
 
     paths = RunPaths(args.out)
     if not paths.warehouse.is_file():

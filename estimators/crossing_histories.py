@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
+
 from regmig.config import RepairPolicy
 from regmig.errors import RegmigError
 from regmig.estimators import gap_imputation

@@ -1,4 +1,4 @@
-"""Residence status at the start of observation (DESIGN.md §5), with its source.
+"""Residence status at the start of observation (docs/design.md §5), with its source.
 
 1. register: the person is in the population register, registered on or before the
    start of observation and not deregistered by then -> resident (1);

@@ -11,6 +11,7 @@ from datetime import date
 
 import duckdb
 import polars as pl
+
 from regmig.errors import RegmigError
 
 #: Tables read, for the run's input hash.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import polars as pl
+
 from regmig.estimators.provisional import age_in_years
 from regmig.estimators.rule_run import RuleRun, candidate_events
 

@@ -34,6 +34,7 @@ from statistics import NormalDist
 
 import numpy as np
 import polars as pl
+
 from regmig.config import EstimateConfig, ResidenceRule
 from regmig.estimators.inputs import EstimateInputs
 from regmig.estimators.repair_evidence import AFTER_USUAL_STAY

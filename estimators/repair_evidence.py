@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
+
 from regmig.estimators.gap_imputation import complete_legs
 
 #: initial_residence status_source of a person inferred non-resident by register absence.

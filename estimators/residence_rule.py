@@ -33,6 +33,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+
 from regmig.config import ResidenceRule
 
 #: Stride between persons in the global search key (days); far beyond any history.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
+
 from regmig.config import RepairPolicy, ResidenceRule
 from regmig.estimators import initial_residence, repair_evidence
 from regmig.estimators.crossing_histories import RepairCounts, repair

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
+
 from regmig.config import EstimateConfig, ResidenceRule
 from regmig.estimators import initial_residence, provisional, repair_evidence
 from regmig.estimators.crossing_histories import RepairCounts

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import polars as pl
+
 from regmig.config import SENSITIVITY_RULES, EstimateConfig, ResidenceRule
 from regmig.estimators.inputs import EstimateInputs
 from regmig.estimators.rule_run import run_rule, yearly_totals

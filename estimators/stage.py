@@ -9,24 +9,26 @@ stats.sensitivity and stats.provisional_revisions in one transaction.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import polars as pl
+
 from regmig.config import Config
 from regmig.estimators import backtest, migration_events, stocks
 from regmig.estimators.inputs import INPUT_TABLES, read_inputs
 from regmig.estimators.rule_run import RuleRun, run_rule, yearly_totals
 from regmig.estimators.sensitivity import sensitivity as sensitivity_table
-from regmig.flows.run_records import record_quality, table_hash
 from regmig.schemas.table_spec import Table, create_tables
 from regmig.schemas.tables import derived
 from regmig.schemas.tables import stats as stats_tables
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse, transaction
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.quality import record_quality
+from regmig.warehouse.timing import Timer
+from regmig.warehouse.writes import replace_rows
 
 
 @dataclass
@@ -58,17 +60,6 @@ class EstimateSummary:
         return out
 
 
-class _Clock:
-    def __init__(self, timings: dict[str, float]) -> None:
-        self.timings = timings
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - start, 3)
-
-
 def default_reference_year(data_end: date) -> int:
     """The last calendar year the data cover completely."""
     return data_end.year if (data_end.month, data_end.day) == (12, 31) else data_end.year - 1
@@ -78,7 +69,7 @@ def estimate(
     paths: RunPaths, config: Config, run_id: str, reference_year: int | None = None
 ) -> EstimateSummary:
     summary = EstimateSummary()
-    clock = _Clock(summary.timings)
+    clock = Timer(summary.timings)
     est = config.estimate
     con = open_warehouse(paths)
     try:
@@ -186,23 +177,8 @@ def _write(
         (stats_tables.SENSITIVITY, sensitivity),
         (stats_tables.PROVISIONAL_REVISIONS, revisions),
     ]
-    counts = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for table, frame in frames:
-            columns = [c.name for c in table.columns]
-            data = frame.with_columns(run_id=pl.lit(run_id)).select(columns)
-            con.execute(f"DELETE FROM {table.qualified}")
-            con.register("_estimate_rows", data.to_arrow())
-            con.execute(
-                f"INSERT INTO {table.qualified} ({', '.join(columns)}) "
-                f"SELECT {', '.join(columns)} FROM _estimate_rows"
-            )
-            con.unregister("_estimate_rows")
-            counts[table.qualified] = data.height
+    with transaction(con):
+        counts = {table.qualified: replace_rows(con, table, frame, run_id)
+                  for table, frame in frames}
         record_quality(con, run_id, "estimate", quality)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return counts

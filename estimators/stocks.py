@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+
 from regmig.estimators.migration_events import citizenship_at_crossings
 from regmig.estimators.provisional import age_in_years
 from regmig.estimators.rule_run import RuleRun

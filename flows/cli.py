@@ -1,4 +1,4 @@
-"""The `regmig` command line (DESIGN.md §6).
+"""The `regmig` command line (docs/design.md §6).
 
 Each command lives in the folder of the stage it runs, as a module with
 `add_arguments(parser)` and `run(args) -> int`; this file only wires them together and
@@ -29,13 +29,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+DESCRIPTION = (
+    "International-migration statistics from linked administrative registers: "
+    "ingest, link, estimate and publish. `regmig COMMAND --help` lists a command's options."
+)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not argparse's usage dump
         raise RegmigError(f"{self.prog}: {message}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="regmig", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="regmig", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"regmig {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+
 from regmig.flows.release_facts import suppression_by_table
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 
 def _cases_and_persons(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -64,6 +64,7 @@ def serve_monthly(
     """Register the monthly deployment and execute its runs until interrupted."""
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
+
     from regmig.flows.pipeline import pipeline_flow
 
     server_url()

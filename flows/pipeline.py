@@ -14,13 +14,8 @@ from pathlib import Path
 import duckdb
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
+
 from regmig.errors import RegmigError
-from regmig.flows.run_records import (
-    RunRecord,
-    close_interrupted_runs,
-    new_run_id,
-    recorded_run,
-)
 from regmig.flows.run_settings import build_config
 from regmig.flows.stage_flows import (
     StageOutcome,
@@ -29,7 +24,9 @@ from regmig.flows.stage_flows import (
     link_flow,
     publish_flow,
 )
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.runs import RunRecord, close_interrupted_runs, new_run_id, recorded_run
 
 STAGES = ("ingest", "link", "estimate", "publish")
 

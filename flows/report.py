@@ -15,8 +15,9 @@ from html import escape
 from pathlib import Path
 
 import duckdb
+
 from regmig.flows.svg_charts import bar_chart, line_chart, share_bars
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 #: Bins of the match-probability histogram (lower edges), in the linkage section.
 MATCH_PROBABILITY_BINS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)

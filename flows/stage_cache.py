@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
 from regmig.config import Config
 from regmig.estimators.inputs import INPUT_TABLES as ESTIMATE_INPUTS
-from regmig.flows.run_records import file_sha256, table_hash
 from regmig.publish.stage import INPUT_TABLES as PUBLISH_INPUTS
 from regmig.schemas.tables import derived as derived_tables
 from regmig.schemas.tables import stats as stats_tables
-from regmig.schemas.warehouse import RunPaths, open_identifiers
+from regmig.warehouse.connection import open_identifiers
+from regmig.warehouse.hashes import file_sha256, table_hash
+from regmig.warehouse.paths import RunPaths
 
 #: Columns that record which run or load wrote a row, not what the row says: a re-run
 #: that writes the same content under a new run id leaves the hashes unchanged.
@@ -170,7 +172,7 @@ LINK = StageCache(
     outputs=("core.person_map", "core.persons", "core.crossings"),
     settings=lambda config, _: {"country": config.country,
                                 "linkage": _section(config, "linkage")},
-    code=("linkage", "schemas"),
+    code=("linkage", "schemas", "warehouse"),
 )
 
 ESTIMATE = StageCache(
@@ -184,7 +186,7 @@ ESTIMATE = StageCache(
         "estimate": _section(config, "estimate"),
         "reference_year": parameters.get("reference_year"),
     },
-    code=("estimators", "schemas"),
+    code=("estimators", "schemas", "warehouse"),
 )
 
 PUBLISH = StageCache(
@@ -200,5 +202,5 @@ PUBLISH = StageCache(
         "disclosure": _section(config, "disclosure"),
         "year": parameters.get("year"),
     },
-    code=("publish", "schemas"),
+    code=("publish", "schemas", "warehouse"),
 )

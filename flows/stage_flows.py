@@ -19,11 +19,13 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+
 from regmig.config import Config
 from regmig.flows import stage_cache
-from regmig.flows.run_records import RunRecord, StageSummary, recorded_run
 from regmig.flows.stage_cache import StageCache
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.runs import RunRecord, StageSummary, recorded_run
 
 #: Attempts after the first when reading deliveries or writing the release fails with
 #: an I/O error (a network share that blinks, a file still being copied).

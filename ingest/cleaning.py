@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+
 from regmig.ingest.transliteration import TRANSLITERATION
 from regmig.schemas.deliveries import CODE_CASE, iso_date
 

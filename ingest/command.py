@@ -26,9 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
-    from regmig.flows.run_records import RunRecord, new_run_id, recorded_run
     from regmig.ingest.stage import FilesRefused, IngestSummary, ingest_file, ingest_folder
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.warehouse.connection import open_warehouse
+    from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.runs import RunRecord, new_run_id, recorded_run
 
     single = args.file is not None or args.source is not None
     if args.input is not None and single:

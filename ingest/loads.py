@@ -27,8 +27,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
 from regmig.errors import RegmigError
 from regmig.schemas.tables.raw import SOURCE_TABLES
+from regmig.warehouse.connection import transaction
+from regmig.warehouse.writes import registered
 
 #: Statuses of meta.loads (a skipped duplicate is reported, not recorded).
 LOADED, SUPERSEDED, REFUSED = "loaded", "superseded", "refused"
@@ -114,8 +117,7 @@ def record_refusal(
     run_id: str,
 ) -> None:
     """One meta.loads row per refused file (re-offering the same bytes updates it)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM meta.loads WHERE source = ? AND file_sha256 = ? AND status = ?",
                     [source, sha256, REFUSED])
         con.execute(
@@ -125,10 +127,6 @@ def record_refusal(
             [next_load_id(con), source, path.name, str(path), sha256, period, REFUSED,
              message, run_id, now_utc()],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def remove_orphans(
@@ -142,9 +140,7 @@ def remove_orphans(
         "SELECT load_id, status FROM meta.loads WHERE status IN (?, ?)",
         params=[LOADED, SUPERSEDED],
     ).pl()
-    identifiers.register("loads_in_warehouse", in_force)
-    try:
-        identifiers.execute("BEGIN TRANSACTION")
+    with registered(identifiers, "loads_in_warehouse", in_force), transaction(identifiers):
         removed = identifiers.execute(
             "DELETE FROM ident.records WHERE load_id NOT IN "
             "(SELECT load_id FROM loads_in_warehouse WHERE status = ?)", [LOADED]
@@ -153,12 +149,6 @@ def remove_orphans(
             "DELETE FROM ident.quarantine WHERE load_id NOT IN "
             "(SELECT load_id FROM loads_in_warehouse)"
         ).fetchall()[0][0]
-        identifiers.execute("COMMIT")
-    except BaseException:
-        identifiers.execute("ROLLBACK")
-        raise
-    finally:
-        identifiers.unregister("loads_in_warehouse")
     return int(removed)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
 from regmig.config import IngestConfig
 from regmig.errors import RegmigError
 

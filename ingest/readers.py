@@ -28,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
 from regmig.config import IngestConfig
 from regmig.errors import RegmigError
 from regmig.schemas.deliveries import columns, required_columns

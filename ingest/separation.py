@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+
 from regmig.ingest import cleaning
 from regmig.ingest.pseudonyms import Pseudonymiser, document_message, person_pin_message
 from regmig.schemas.deliveries import OPTIONAL_DATE_COLUMNS, iso_date, iso_timestamp

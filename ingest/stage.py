@@ -30,9 +30,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
 from regmig.config import Config
 from regmig.errors import RegmigError
-from regmig.flows.run_records import file_sha256, record_quality
 from regmig.ingest import loads, overlap, readers, separation, staging, validation
 from regmig.ingest.cleaning import normalise_text
 from regmig.ingest.pseudonyms import Pseudonymiser, load_key
@@ -40,7 +40,10 @@ from regmig.schemas.classifications import SOURCES
 from regmig.schemas.deliveries import columns
 from regmig.schemas.tables.identifiers import QUARANTINE, RECORDS
 from regmig.schemas.tables.raw import REJECTED, SOURCE_TABLES
-from regmig.schemas.warehouse import RunPaths, open_identifiers, open_warehouse
+from regmig.warehouse.connection import open_identifiers, open_warehouse
+from regmig.warehouse.hashes import file_sha256
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.quality import record_quality
 
 STAGE = "ingest"
 

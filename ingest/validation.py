@@ -18,6 +18,7 @@ import numpy as np
 import pandera.errors
 import pandera.polars as pa
 import polars as pl
+
 from regmig.ingest.readers import ROW_NUMBER
 from regmig.schemas.deliveries import IDENTIFYING_COLUMNS, MODELS, columns
 

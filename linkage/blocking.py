@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from regmig.config import LinkageConfig
-from regmig.linkage.model_settings import CANDIDATE_BLOCKING_RULES
 from splink.blocking_analysis import count_comparisons_from_blocking_rules
 from splink.internals.splink_dataframe import SplinkDataFrame
+
+from regmig.config import LinkageConfig
+from regmig.linkage.model_settings import CANDIDATE_BLOCKING_RULES
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ import pyarrow as pa
 from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from regmig.warehouse.writes import registered
+
 
 @dataclass(frozen=True)
 class ClusterResult:
@@ -63,10 +65,11 @@ def cluster_profiles(
         ORDER BY p.match_probability DESC, p.unique_id_l, p.unique_id_r
     """).fetchall()
     relabel, links_cut = split_conflicts(conflict_edges)
-    work.register("_relabel", pa.table({
+    relabelled = pa.table({
         "unique_id": list(relabel), "sub_id": list(relabel.values()),
-    }, schema=pa.schema([("unique_id", pa.string()), ("sub_id", pa.string())])))
-    work.execute("""
+    }, schema=pa.schema([("unique_id", pa.string()), ("sub_id", pa.string())]))
+    with registered(work, "_relabel", relabelled):
+        work.execute("""
         CREATE OR REPLACE TABLE profile_clusters AS
         WITH labelled AS (
             SELECT c.unique_id, coalesce(r.sub_id, c.component_id) AS label,
@@ -77,7 +80,6 @@ def cluster_profiles(
         SELECT unique_id, min(unique_id) OVER (PARTITION BY label) AS cluster_id, in_conflict
         FROM labelled
     """)
-    work.unregister("_relabel")
     counts = work.sql(
         "SELECT count(DISTINCT cluster_id), "
         "(SELECT count(*) FROM conflict_components) FROM profile_clusters"

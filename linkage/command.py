@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
-    from regmig.flows.run_records import run_recorded_stage
     from regmig.linkage.stage import STAGE, link
-    from regmig.schemas.warehouse import RunPaths
+    from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.runs import run_recorded_stage
 
     paths = RunPaths(args.out)
     if not paths.warehouse.is_file() or not paths.identifiers.is_file():

@@ -13,8 +13,10 @@ no exact dates of birth: only ids, year and month of birth, and non-identifying 
 from __future__ import annotations
 
 import duckdb
+
 from regmig.schemas.table_spec import create_tables
 from regmig.schemas.tables.core import CROSSINGS, PERSON_MAP, PERSONS
+from regmig.warehouse.writes import registered
 
 CORE_TABLES = {"person_map": PERSON_MAP, "persons": PERSONS, "crossings": CROSSINGS}
 
@@ -140,10 +142,9 @@ def write_core_tables(
         # Dropping and recreating is instant; deleting ten million keyed rows is not.
         warehouse.execute(f"DROP TABLE core.{table}")
         create_tables(warehouse, [CORE_TABLES[table]])
-        warehouse.register("_arrow_out", arrow)
-        warehouse.execute(
-            f"INSERT INTO core.{table} ({columns}) SELECT {columns} FROM _arrow_out"
-        )
-        warehouse.unregister("_arrow_out")
+        with registered(warehouse, "_arrow_out", arrow):
+            warehouse.execute(
+                f"INSERT INTO core.{table} ({columns}) SELECT {columns} FROM _arrow_out"
+            )
         counts[f"core.{table}"] = arrow.num_rows
     return counts

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import duckdb
-from regmig.config import LinkageConfig
 from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
+
+from regmig.config import LinkageConfig
 
 
 def predict_pairs(

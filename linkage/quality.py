@@ -15,10 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from regmig.linkage.working_db import SOURCES
 from splink import Linker
 from splink.internals.html_utils import json_for_html, load_chart_libraries
 from splink.internals.splink_dataframe import SplinkDataFrame
+
+from regmig.linkage.working_db import SOURCES
 
 
 class _ChartEncoder(json.JSONEncoder):

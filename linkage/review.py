@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from splink.internals.splink_dataframe import SplinkDataFrame
+
 from regmig.config import LinkageConfig
 from regmig.errors import RegmigError
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 #: Attributes shown side by side for each pair.
 SHOWN = ("source", "given_name", "surname", "date_of_birth", "sex", "citizenship",

@@ -1,4 +1,4 @@
-"""Person ids that survive runs (DESIGN.md §4, "stable persons").
+"""Person ids that survive runs (docs/design.md §4, "stable persons").
 
 Each previous person id goes to the new cluster holding most of its records; a cluster
 that receives several keeps the one it shares most records with (the others are merged

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,9 +24,13 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
-from regmig.flows.run_records import record_quality, table_hash
 from regmig.linkage.working_db import SOURCES
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse, transaction
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.quality import record_quality
+from regmig.warehouse.timing import Timer
+from regmig.warehouse.writes import registered
 
 STAGE = "link"
 
@@ -68,19 +71,6 @@ class LinkSummary:
         return lines
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(time.perf_counter() - started, 3)
-
-
 @contextmanager
 def _quiet_splink() -> Iterator[None]:
     """Splink warns about every untrainable level and small count sample; the stage
@@ -116,6 +106,8 @@ def _link(
     review_labels: Path | None,
 ) -> LinkSummary:
     # Splink is heavy to import: only the stage pays for it, not `regmig --help`.
+    from splink import DuckDBAPI
+
     from regmig.linkage import (
         blocking,
         clustering,
@@ -128,20 +120,19 @@ def _link(
         working_db,
     )
     from regmig.linkage import profiles as profile_building
-    from splink import DuckDBAPI
 
     settings = config.linkage
     summary = LinkSummary()
-    timer = _Timer()
+    timer = Timer()
     spill_dir = paths.out / "link_spill"  # may hold names: lives with identifiers.duckdb
     spill_dir.mkdir(parents=True, exist_ok=True)
     warehouse = open_warehouse(paths)
     work = working_db.open_work_db(settings, spill_dir)
     try:
         summary.input_hashes["raw"] = table_hash(warehouse, [f"raw.{s}" for s in SOURCES])
-        with timer.phase("load_inputs"):
+        with timer.step("load_inputs"):
             working_db.load_inputs(warehouse, work, paths)
-        with timer.phase("profiles"):
+        with timer.step("profiles"):
             summary.row_counts.update(profile_building.build_profiles(work))
         summary.row_counts["profiles"] = work.sql("SELECT count(*) FROM profiles").fetchall()[0][0]
         if summary.row_counts["profiles"] == 0:
@@ -150,7 +141,7 @@ def _link(
         db_api = DuckDBAPI(work)
         profiles_df = db_api.register("profiles", dataset_display_name="profiles")
 
-        with timer.phase("blocking"):
+        with timer.step("blocking"):
             choices = blocking.choose_blocking_rules(profiles_df, settings)
         kept_rules = [c.rule for c in choices if c.kept]
         if not kept_rules:  # Splink would compare every pair with every other
@@ -173,21 +164,21 @@ def _link(
             summary.model_id = stored[0]
             linker = training.linker_from_stored(profiles_df, stored[1], kept_rules)
 
-        with timer.phase("predict"):
+        with timer.step("predict"):
             predictions, chunks = prediction.predict_pairs(
                 work, linker, summary.comparisons, settings
             )
         summary.row_counts["pairs_above_predict_threshold"] = (
             work.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
         )
-        with timer.phase("cluster"):
+        with timer.step("cluster"):
             clusters = clustering.cluster_profiles(
                 work, linker, predictions, settings.cluster_threshold
             )
             persons.build_record_clusters(work, settings.cluster_threshold)
         summary.conflict_clusters = clusters.conflict_clusters
 
-        with timer.phase("stable_ids"):
+        with timer.step("stable_ids"):
             highest = _load_previous_map(warehouse, work)
             summary.id_events = stable_ids.assign_person_ids(work, highest)
             persons.build_person_tables(work, run_id)
@@ -206,14 +197,13 @@ def _link(
                 ("review_precision", accuracy.precision, "ratio", "labelled pairs in band"),
                 ("review_recall", accuracy.recall, "ratio", "labelled pairs in band"),
             ]
-        with timer.phase("report"):
+        with timer.step("report"):
             quality.write_report(paths.linkage_report, linker, predictions,
                                  indicators, settings.report_waterfall_pairs)
         summary.report = paths.linkage_report
 
-        with timer.phase("write_warehouse"):
-            warehouse.execute("BEGIN TRANSACTION")
-            try:
+        with timer.step("write_warehouse"):
+            with transaction(warehouse):
                 summary.row_counts.update(persons.write_core_tables(warehouse, work))
                 _write_history(warehouse, work, run_id)
                 if model_row is not None:
@@ -226,13 +216,7 @@ def _link(
                 warehouse.execute(
                     "DELETE FROM meta.quality WHERE run_id = ? AND stage = ?", [run_id, STAGE]
                 )
-                timings = [(f"seconds_{name}", value, "seconds", "link phase")
-                           for name, value in timer.timings.items()]
-                record_quality(warehouse, run_id, STAGE, indicators + timings)
-                warehouse.execute("COMMIT")
-            except BaseException:
-                warehouse.execute("ROLLBACK")
-                raise
+                record_quality(warehouse, run_id, STAGE, indicators)
         summary.timings = timer.timings
         return summary
     finally:
@@ -246,9 +230,8 @@ def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB con
     arrow = warehouse.sql(
         "SELECT source, record_id, person_id FROM core.person_map"
     ).to_arrow_table()
-    work.register("_prev", arrow)
-    work.execute("CREATE OR REPLACE TABLE prev_map AS SELECT * FROM _prev")
-    work.unregister("_prev")
+    with registered(work, "_prev", arrow):
+        work.execute("CREATE OR REPLACE TABLE prev_map AS SELECT * FROM _prev")
     return int(warehouse.sql("""
         SELECT greatest(
             (SELECT coalesce(max(person_id), 0) FROM core.person_map),
@@ -261,15 +244,14 @@ def _write_history(warehouse, work, run_id: str) -> None:  # noqa: ANN001
     arrow = work.sql(
         "SELECT event, person_id, related_person_id, n_records FROM id_events"
     ).to_arrow_table()
-    warehouse.register("_events", arrow)
-    warehouse.execute("""
-        INSERT INTO core.person_id_history
-            (run_id, event, person_id, related_person_id, n_records, recorded_at)
-        SELECT ?, event, person_id, related_person_id, n_records,
-               now() AT TIME ZONE 'UTC'
-        FROM _events
-    """, [run_id])
-    warehouse.unregister("_events")
+    with registered(warehouse, "_events", arrow):
+        warehouse.execute("""
+            INSERT INTO core.person_id_history
+                (run_id, event, person_id, related_person_id, n_records, recorded_at)
+            SELECT ?, event, person_id, related_person_id, n_records,
+                   now() AT TIME ZONE 'UTC'
+            FROM _events
+        """, [run_id])
 
 
 def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # noqa: ANN001

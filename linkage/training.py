@@ -17,15 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+from splink import Linker
+from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creator
+from splink.internals.splink_dataframe import SplinkDataFrame
+
 from regmig.config import LinkageConfig
 from regmig.linkage.model_settings import (
     DETERMINISTIC_RULES,
     EM_BLOCKING_RULES,
     build_settings,
 )
-from splink import Linker
-from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creator
-from splink.internals.splink_dataframe import SplinkDataFrame
 
 
 def train_linker(

@@ -13,8 +13,11 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+
 from regmig.config import LinkageConfig
-from regmig.schemas.warehouse import RunPaths, open_identifiers
+from regmig.warehouse.connection import open_identifiers
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.writes import registered
 
 SOURCES = ("border_crossings", "population_register", "permits")
 
@@ -63,9 +66,8 @@ def load_inputs(
     counts = {}
     for source in SOURCES:
         arrow = warehouse.sql(f"SELECT {RAW_COLUMNS[source]} FROM raw.{source}").to_arrow_table()
-        work.register("_arrow_in", arrow)
-        work.execute(f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _arrow_in")
-        work.unregister("_arrow_in")
+        with registered(work, "_arrow_in", arrow):
+            work.execute(f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _arrow_in")
         counts[source] = arrow.num_rows
         del arrow
     ident = open_identifiers(paths, read_only=True)
@@ -76,7 +78,6 @@ def load_inputs(
         ).to_arrow_table()
     finally:
         ident.close()
-    work.register("_arrow_in", arrow)
-    work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _arrow_in")
-    work.unregister("_arrow_in")
+    with registered(work, "_arrow_in", arrow):
+        work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _arrow_in")
     return counts

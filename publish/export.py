@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import xlsxwriter
+
 from regmig.publish.classifications import (
     FLAG_CONFIDENTIAL,
     FOREIGN,
@@ -36,7 +37,7 @@ from regmig.publish.classifications import (
 from regmig.publish.metadata import TableMetadata
 from regmig.publish.tables.cube import TableSpec
 from regmig.publish.tables.eurostat import DATASETS, SDMX_DIMENSION
-from regmig.schemas.table_spec import comment_relation
+from regmig.warehouse.writes import create_table_as
 
 
 @dataclass(frozen=True)
@@ -123,21 +124,14 @@ def _write_duckdb(path: Path, tables: list[ReleaseTable], unavailable: list[Tabl
     con = duckdb.connect(str(path))
     try:
         for table in tables:
-            con.register("_cells", table.cells.to_arrow())
-            con.execute(f"CREATE TABLE {table.spec.table_id} AS SELECT * FROM _cells")
-            con.unregister("_cells")
-            comment_relation(con, f"main.{table.spec.table_id}",
-                             f"{table.spec.title} ({table.spec.unit}; {table.metadata.reference})",
-                             column_comments(table.spec))
-        meta = metadata_frame([t.metadata for t in tables] + unavailable)
-        con.register("_meta", meta.to_arrow())
-        con.execute("CREATE TABLE table_metadata AS SELECT * FROM _meta")
-        comment_relation(con, "main.table_metadata", "Metadata of every release table "
-                         "(unit: tables)", METADATA_COLUMNS)
-        con.register("_loss", loss.to_arrow())
-        con.execute("CREATE TABLE information_loss AS SELECT * FROM _loss")
-        comment_relation(con, "main.information_loss", "Cells suppressed per table "
-                         "(unit: cells)", RELEASE_LOSS_COLUMNS)
+            create_table_as(con, f"main.{table.spec.table_id}", table.cells,
+                            f"{table.spec.title} ({table.spec.unit}; {table.metadata.reference})",
+                            column_comments(table.spec))
+        create_table_as(con, "main.table_metadata",
+                        metadata_frame([t.metadata for t in tables] + unavailable),
+                        "Metadata of every release table (unit: tables)", METADATA_COLUMNS)
+        create_table_as(con, "main.information_loss", loss,
+                        "Cells suppressed per table (unit: cells)", RELEASE_LOSS_COLUMNS)
     finally:
         con.close()
 

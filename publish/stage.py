@@ -11,7 +11,6 @@ raises RegmigError naming the cell.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
 from regmig.config import Config, DisclosureConfig
 from regmig.errors import RegmigError
-from regmig.flows.run_records import record_quality, table_hash
 from regmig.publish import export
 from regmig.publish.classifications import AGE_CLASSIFICATIONS, FLAG_CONFIDENTIAL
 from regmig.publish.disclosure.audit import require_protected
@@ -39,8 +38,12 @@ from regmig.publish.tables.populations import (
     distinct_codes,
     provisional_share,
 )
-from regmig.schemas.table_spec import comment_relation
-from regmig.schemas.warehouse import RunPaths, open_warehouse
+from regmig.warehouse.connection import open_warehouse, transaction
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.quality import record_quality
+from regmig.warehouse.timing import Timer
+from regmig.warehouse.writes import create_table_as
 
 STAGE = "publish"
 
@@ -87,36 +90,33 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
     """
     _check_config(config.disclosure)
     summary = PublishSummary(year, paths.release, config.disclosure.method)
-    timings = summary.timings
+    timer = Timer(summary.timings)
     con = open_warehouse(paths)
     try:
         _check_year(con, year)
         summary.input_hashes = {t: table_hash(con, [t]) for t in INPUT_TABLES}
         ref = Reference(year, date(year, 1, 1))
-        started = time.perf_counter()
-        summary.row_counts |= {
-            f"population.{k}": v for k, v in build_populations(con, config, ref).items()
-        }
-        specs = all_specs(con, config)
-        tabulated = [TableCells(spec, tabulate(con, spec)) for spec in specs]
-        timings["tabulate"] = time.perf_counter() - started
+        with timer.step("tabulate"):
+            summary.row_counts |= {
+                f"population.{k}": v for k, v in build_populations(con, config, ref).items()
+            }
+            specs = all_specs(con, config)
+            tabulated = [TableCells(spec, tabulate(con, spec)) for spec in specs]
 
-        started = time.perf_counter()
-        protected = protect_tables(tabulated, config.disclosure, protector)
-        timings["protect_and_audit"] = time.perf_counter() - started
+        with timer.step("protect_and_audit"):
+            protected = protect_tables(tabulated, config.disclosure, protector)
         require_protected([p.report for p in protected.values()])
 
-        started = time.perf_counter()
-        shares = {s.population: provisional_share(con, s.population) for s in specs}
-        result = assemble(tabulated, protected, config, ref, shares)
-        write_warehouse(con, result, run_id)
-        header = {"year": year, "country": config.country, "run_id": run_id,
-                  "stock_date": ref.stock_date.isoformat(),
-                  "disclosure": config.as_dict()["disclosure"],
-                  "residence_rule": config.estimate.rule.label}
-        files = export.write_release(paths.release, result.release, result.unavailable,
-                                     header, result.release_loss)
-        timings["write"] = time.perf_counter() - started
+        with timer.step("write"):
+            shares = {s.population: provisional_share(con, s.population) for s in specs}
+            result = assemble(tabulated, protected, config, ref, shares)
+            write_warehouse(con, result, run_id)
+            header = {"year": year, "country": config.country, "run_id": run_id,
+                      "stock_date": ref.stock_date.isoformat(),
+                      "disclosure": config.as_dict()["disclosure"],
+                      "residence_rule": config.estimate.rule.label}
+            files = export.write_release(paths.release, result.release, result.unavailable,
+                                         header, result.release_loss)
         record_quality(con, run_id, STAGE, [
             ("cells_suppressed", float(result.loss["cells_suppressed"].sum()), "cells", None),
             ("units_suppressed_share", _share(result.loss), "ratio", None),
@@ -221,8 +221,7 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: s
     """Replace release.* and publish's tables in stats.* in one transaction (the estimate
     stage keeps its own stats.* tables)."""
     ours = set(result.specs) | set(PUBLISH_STATS_TABLES)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for schema, name in con.sql(
             "SELECT schema_name, table_name FROM duckdb_tables() "
             "WHERE schema_name IN ('stats', 'release') AND database_name = current_database()"
@@ -232,33 +231,29 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: s
         for table in result.release:
             spec = table.spec
             comments = export.column_comments(spec)
-            _create(con, f"release.{spec.table_id}", table.cells,
+            create_table_as(con, f"release.{spec.table_id}", table.cells,
                     f"{spec.title}: protected ({spec.unit}; {table.metadata.reference})",
                     comments)
-            _create(con, f"stats.{spec.table_id}",
+            create_table_as(con, f"stats.{spec.table_id}",
                     result.unprotected[spec.table_id].with_columns(pl.lit(run_id).alias(
                         "run_id")),
                     f"{spec.title}: UNPROTECTED counts, restricted ({spec.unit})",
                     comments | STATS_COLUMNS)
-        _create(con, "release.table_metadata",
+        create_table_as(con, "release.table_metadata",
                 export.metadata_frame([t.metadata for t in result.release]
                                       + result.unavailable),
                 "Metadata of every release table (unit: tables)", export.METADATA_COLUMNS)
-        _create(con, "release.information_loss", result.release_loss,
+        create_table_as(con, "release.information_loss", result.release_loss,
                 "Cells suppressed per release table (unit: cells)",
                 export.RELEASE_LOSS_COLUMNS)
-        _create(con, "stats.information_loss", result.loss.with_columns(
+        create_table_as(con, "stats.information_loss", result.loss.with_columns(
             pl.lit(run_id).alias("run_id")),
             "Information loss of disclosure control per table, restricted (unit: cells "
             "and persons or cases)", LOSS_COLUMNS | {"run_id": "Publish run"})
-        _create(con, "stats.disclosure_audit", result.audit.with_columns(
+        create_table_as(con, "stats.disclosure_audit", result.audit.with_columns(
             pl.lit(run_id).alias("run_id")),
             "Audit of every primary cell, restricted (unit: cells): the interval an "
             "attacker can deduce from the release", AUDIT_COLUMNS)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 #: stats.* tables publish writes besides one per publication table.
@@ -284,14 +279,6 @@ AUDIT_COLUMNS = {
     "family": "Family of tables protected together",
     "run_id": "Publish run that wrote the row",
 }
-
-
-def _create(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, comment: str,
-            comments: dict[str, str]) -> None:
-    con.register("_frame", frame.to_arrow())
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame")
-    con.unregister("_frame")
-    comment_relation(con, name, comment, comments)
 
 
 def _share(loss: pl.DataFrame) -> float:

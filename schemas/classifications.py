@@ -1,4 +1,4 @@
-"""Code lists of the deliveries (DESIGN.md §3), as data.
+"""Code lists of the deliveries (docs/design.md §3), as data.
 
 Validation checks delivered values against these domains; later stages use the same
 tuples to label and order categories, so a code list is changed in one place only.

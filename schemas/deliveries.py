@@ -1,4 +1,4 @@
-"""Pandera (polars) models of the three deliveries of DESIGN.md §3.
+"""Pandera (polars) models of the three deliveries of docs/design.md §3.
 
 A model checks one delivered row's values, not just its columns: required values present,
 codes in their domains (schemas/classifications.py), countries ISO 3166-1 alpha-3, required
@@ -13,7 +13,7 @@ Uniqueness of record_id spans batches and earlier loads, so ingest checks it its
 (check name "unique").
 
 Validation depth: models are applied to eager DataFrames, so values are always checked
-(STACK.md: a LazyFrame would be checked for schema only).
+(pandera checks a polars LazyFrame for its schema only, not its values).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
+
 from regmig.schemas import classifications as cls_
 
 #: ISO 8601 calendar date, optionally followed by a time of day (seconds and fraction
@@ -180,11 +181,11 @@ CODE_CASE: dict[str, str] = {
 
 
 def columns(source: str) -> tuple[str, ...]:
-    """The delivery's columns, in the order of DESIGN.md §3."""
+    """The delivery's columns, in the order of docs/design.md §3."""
     return tuple(MODELS[source].to_schema().columns)
 
 
 def required_columns(source: str) -> tuple[str, ...]:
-    """Columns marked required (*) in DESIGN.md §3: a file without one is refused."""
+    """Columns marked required (*) in docs/design.md §3: a file without one is refused."""
     schema = MODELS[source].to_schema()
     return tuple(name for name, column in schema.columns.items() if not column.nullable)

@@ -1,6 +1,6 @@
 """Warehouse tables as data: each table and column with its type and its comment.
 
-The warehouse promises to be self-describing (DESIGN.md §4): every table and column
+The warehouse promises to be self-describing (docs/design.md §4): every table and column
 carries a DuckDB comment saying what it holds and whether it counts persons or cases.
 Declaring tables here, rather than in hand-written DDL, makes that promise impossible to
 forget: `create_sql` and `comment_sql` are generated from the same spec.

@@ -1,4 +1,4 @@
-"""The three deliveries as DESIGN.md §3 defines them, and which true person each record
+"""The three deliveries as docs/design.md §3 defines them, and which true person each record
 belongs to."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from regmig.synth.countries import REGION_WEIGHTS, REGIONS
 from regmig.synth.documents import DOCUMENT_TYPES, Documents, document_of_crossings
 from regmig.synth.labels import dates, flag_labels, labels
@@ -59,7 +60,7 @@ _PIN_STRIDE = 7_919_000_003
 
 @dataclass
 class Delivered:
-    frame: pl.DataFrame  # the delivery, DESIGN.md §3 columns, rows in delivery order
+    frame: pl.DataFrame  # the delivery, docs/design.md §3 columns, rows in delivery order
     person: np.ndarray  # true person index of each row
     flags: dict[str, np.ndarray]  # noise applied to each row
     #: the true identifying details of each row (None once the rows are written out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from regmig.synth.population import PERSONA_CODE, Population
 from regmig.synth.timeline import NO_DAY, Span
 from regmig.synth.travel import MODE_LAND, Crossings

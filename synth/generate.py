@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pycountry
+
 from regmig.config import SynthConfig
 from regmig.errors import RegmigError
 from regmig.synth import truth as truth_tables

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from regmig.config import SynthConfig
 from regmig.synth.labels import flag_labels, labels
 from regmig.synth.names import NameTable, with_typos

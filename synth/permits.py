@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from regmig.synth.population import Population
 from regmig.synth.timeline import NO_DAY, Span
 from regmig.synth.travel import LifeEvents

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from regmig.synth.countries import (
     ASYLUM_MIX,
     FOREIGN_RESIDENT_MIX,

@@ -1,7 +1,7 @@
 """The residence rule V/W applied to true crossing histories: the reference the estimate
 stage is checked against.
 
-Definition (COMMON.md / DESIGN.md §5): a day counts as "in the country" when the last
+Definition (docs/design.md §5): a day counts as "in the country" when the last
 crossing dated on or before it is an arrival; after the last crossing the person stays on
 the same side. The window of a crossing on day c is the W days c .. c+W-1. A
 non-resident's arrival is a long-term migration when the days in within its window are at

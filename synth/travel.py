@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from regmig.synth.countries import DESTINATION_MIX, LAND_NEIGHBOURS, CountryIndex
 from regmig.synth.population import Population
 from regmig.synth.timeline import NO_DAY, Span, day, to_date

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+
 from regmig.synth.labels import dates, flag_labels, labels
 from regmig.synth.population import PERSONA_NAMES, Population
 from regmig.synth.reference_rule import RuleResult, apply_rule, status_on

@@ -1,4 +1,4 @@
-"""`regmig classify` (DESIGN.md §6): the published examples through the command line,
+"""`regmig classify` (docs/design.md §6): the published examples through the command line,
 the same results as the stage's code path, and one-line errors naming file, row, column."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_residence_rule_published import EXAMPLES
+
 from regmig.config import ResidenceRule
 from regmig.estimators.residence_rule import classify
 from regmig.flows.cli import main
-from test_residence_rule_published import EXAMPLES
 
 OUTPUT_COLUMNS = [
     "person_id", "crossing_date", "direction", "seq", "res_status_before",

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import polars as pl
 import pytest
+
 from regmig.config import DisclosureConfig
 from regmig.errors import RegmigError
 from regmig.publish.disclosure.audit import audit, require_protected

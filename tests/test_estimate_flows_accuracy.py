@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from fixtures.estimate import truth_linked_inputs
+
 from regmig.config import Config, SynthConfig
 from regmig.estimators.rule_run import candidate_events, run_rule
 from regmig.synth.generate import generate

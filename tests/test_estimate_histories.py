@@ -1,4 +1,4 @@
-"""Crossing histories (ordering, repair policies) and initial residence (DESIGN.md §5)."""
+"""Crossing histories (ordering, repair policies) and initial residence (docs/design.md §5)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
+
 from regmig.errors import RegmigError
 from regmig.estimators import initial_residence
 from regmig.estimators.crossing_histories import repair

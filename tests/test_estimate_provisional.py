@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 from fixtures.estimate import truth_linked_inputs
+
 from regmig.config import Config, SynthConfig
 from regmig.estimators import backtest, provisional
 from regmig.estimators.inputs import truncate

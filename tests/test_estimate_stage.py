@@ -10,11 +10,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from regmig.config import SENSITIVITY_RULES
 from regmig.flows.cli import main
 from regmig.schemas.tables import derived
 from regmig.schemas.tables import stats as stats_tables
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 
 @pytest.fixture(scope="module")

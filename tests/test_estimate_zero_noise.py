@@ -8,11 +8,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from regmig.config import Config
 from regmig.estimators.stage import estimate
 from regmig.ingest.stage import ingest_folder
 from regmig.linkage.stage import link
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from regmig.config import Config, LinkageConfig
-from regmig.flows.run_records import RunRecord, close_interrupted_runs, recorded_run, table_hash
 from regmig.flows.stage_cache import LINK, PROVENANCE_COLUMNS, StageCache
-from regmig.schemas.warehouse import RunPaths, open_identifiers, open_warehouse
+from regmig.warehouse.connection import open_identifiers, open_warehouse
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.runs import RunRecord, close_interrupted_runs, recorded_run
 
 #: A toy stage: reads raw.permits, writes core.persons and files in release/.
 TOY = StageCache(stage="link", warehouse_inputs=("raw.permits",), identifier_inputs=(),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from regmig.flows.cli import main
 
 REGMIG = str(Path(sys.executable).parent / "regmig")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
 from regmig.flows import stage_cache
 from regmig.flows.deployment import DEPLOYMENT_NAME, FLOW_NAME, MONTHLY_CRON
 

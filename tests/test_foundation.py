@@ -6,10 +6,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from regmig.config import Config, ResidenceRule, load_config
 from regmig.errors import RegmigError
 from regmig.flows.cli import COMMANDS, main
-from regmig.schemas.warehouse import RunPaths, open_identifiers, open_warehouse
+from regmig.warehouse.connection import open_identifiers, open_warehouse
+from regmig.warehouse.paths import RunPaths
 
 
 def test_config_defaults_are_the_12_16_rule():

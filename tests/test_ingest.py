@@ -11,15 +11,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from regmig.config import Config, IngestConfig
 from regmig.errors import RegmigError
 from regmig.flows.cli import main
-from regmig.flows.run_records import table_hash
 from regmig.ingest.cleaning import clean_name, date_flag
 from regmig.ingest.pseudonyms import Pseudonymiser, create_key_file, load_key
 from regmig.ingest.stage import ingest_file, ingest_folder
 from regmig.schemas.deliveries import IDENTIFYING_COLUMNS
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
 
 SOURCES = ("border_crossings", "population_register", "permits")
 KEY = os.environ["REGMIG_PSEUDONYM_KEY"].encode()
@@ -222,7 +223,7 @@ import sys
 from pathlib import Path
 from regmig.config import Config
 from regmig.ingest.stage import ingest_file
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 print("started", flush=True)
 ingest_file(RunPaths(Path(sys.argv[1])), Config(), "border_crossings", Path(sys.argv[2]), "killed")
 print("finished", flush=True)

@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.ingest.stage import ingest_file
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 SOURCES = ("border_crossings", "population_register", "permits")
 ROWS_PER_FILE = 25
@@ -35,7 +36,7 @@ def clean_files(sample_delivery, tmp_path_factory) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def empty_run(tmp_path_factory) -> RunPaths:
     """A run folder with both databases created, copied for each example."""
-    from regmig.schemas.warehouse import open_identifiers, open_warehouse
+    from regmig.warehouse.connection import open_identifiers, open_warehouse
 
     paths = RunPaths(tmp_path_factory.mktemp("empty") / "run")
     open_warehouse(paths).close()

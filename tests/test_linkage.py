@@ -8,13 +8,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.flows.cli import main
 from regmig.linkage.evaluation import evaluate
 from regmig.linkage.review import read_review_labels
 from regmig.linkage.stage import link
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 SOURCES = ("border_crossings", "population_register", "permits")
 
@@ -219,7 +220,7 @@ def test_accuracy_on_a_second_delivery_with_the_stored_model(
     """Another synthetic delivery at default noise, linked the way a scheduled run links:
     with the model stored by an earlier run (here, the sample's)."""
     from regmig.ingest.stage import ingest_folder
-    from regmig.schemas.warehouse import open_warehouse
+    from regmig.warehouse.connection import open_warehouse
 
     paths = RunPaths(tmp_path / "run")
     ingest_folder(paths, Config(), small_delivery, "test-small-ingest")

@@ -2,6 +2,7 @@
 
 import duckdb
 import pytest
+
 from regmig.linkage.clustering import split_conflicts
 from regmig.linkage.evaluation import evaluate
 from regmig.linkage.profiles import NAME_KEY_MACROS

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from regmig.config import Config
 
 #: The issue's bar: immigration and emigration within 1% of the truth.

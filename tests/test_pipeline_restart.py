@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import duckdb
-from regmig.flows.run_records import table_hash
+
 from regmig.flows.stage_cache import PROVENANCE_COLUMNS
+from regmig.warehouse.hashes import table_hash
 
 #: Bounds the killed run: ingest and link of the sample, with room for a busy machine.
 KILL_WITHIN_SECONDS = 300

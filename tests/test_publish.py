@@ -10,13 +10,14 @@ import numpy as np
 import polars as pl
 import pytest
 from fixtures.publish import SAMPLE_LAST_COMPLETE_YEAR, publish_config
+
 from regmig.errors import RegmigError
 from regmig.flows.cli import main
 from regmig.publish.disclosure.primary import primary_cells
 from regmig.publish.disclosure.protect import ProtectedFamily
 from regmig.publish.stage import publish
 from regmig.publish.tables.eurostat import DATASETS
-from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.paths import RunPaths
 
 YEAR = SAMPLE_LAST_COMPLETE_YEAR
 IDENTIFIERS = {"person_id", "record_id", "person_key", "document_key", "given_name",

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
+
 from regmig.config import ResidenceRule
 from regmig.estimators.reference_rule import classify_person
 from regmig.estimators.residence_rule import classify

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+
 from regmig.config import SENSITIVITY_RULES, ResidenceRule
 from regmig.estimators.reference_rule import classify_person
 from regmig.estimators.residence_rule import classify

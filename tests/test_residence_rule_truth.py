@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from regmig.config import ResidenceRule
 from regmig.estimators.residence_rule import classify
 

@@ -9,13 +9,14 @@ from pathlib import Path
 import polars as pl
 import pycountry
 import pytest
+
 from regmig.config import SynthConfig
 from regmig.flows.cli import main
 from regmig.synth.generate import generate
 
 SOURCES = ("border_crossings", "population_register", "permits")
 
-# DESIGN.md §3, written out here independently of the generator.
+# docs/design.md §3, written out here independently of the generator.
 COLUMNS = {
     "border_crossings": [
         "record_id", "crossed_at", "direction", "border_point", "transport_mode",

@@ -4,6 +4,7 @@ the rates of identifier noise the generator promises."""
 import numpy as np
 import polars as pl
 import pytest
+
 from regmig.config import SynthConfig
 from regmig.synth.generate import Built, build
 from regmig.synth.population import PERSONA_CODE, PERSONA_NAMES

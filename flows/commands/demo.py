@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from regmig.flows.demo_summary import summary_lines
     from regmig.flows.pipeline import pipeline_flow
     from regmig.ingest.pseudonyms import create_key_file
-    from regmig.schemas.warehouse import RunPaths, open_warehouse
+    from regmig.warehouse.connection import open_warehouse
+    from regmig.warehouse.paths import RunPaths
 
     paths = RunPaths(args.out).ensure()
     key_file = paths.out / KEY_FILE_NAME

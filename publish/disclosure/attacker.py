@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
 
 #: Protection is checked with this slack so that solver round-off never passes a cell.

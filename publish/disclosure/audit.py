@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import polars as pl
+
 from regmig.errors import RegmigError
 from regmig.publish.disclosure.family import CellFamily
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from regmig.publish.classifications import TOTAL_CODES
 from regmig.publish.tables.cube import TableSpec
 

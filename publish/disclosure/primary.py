@@ -9,6 +9,7 @@ by the same rule: differencing two published cells must not reveal them either.
 from __future__ import annotations
 
 import numpy as np
+
 from regmig.config import DisclosureConfig
 from regmig.publish.disclosure.family import CellFamily
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
 from regmig.config import DisclosureConfig
 from regmig.publish.disclosure.audit import AuditReport, audit
 from regmig.publish.disclosure.family import CellFamily

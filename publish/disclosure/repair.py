@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import highspy
 import numpy as np
+
 from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
 
 _SUPPORT = 1e-7

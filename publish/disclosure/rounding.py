@@ -14,6 +14,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+
 from regmig.config import DisclosureConfig
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+
 from regmig.config import DisclosureConfig
 from regmig.publish.disclosure.attacker import TOLERANCE, attack
 from regmig.publish.disclosure.family import CellFamily

@@ -15,6 +15,7 @@ from datetime import date
 
 import duckdb
 import polars as pl
+
 from regmig.config import Config
 from regmig.publish.classifications import (
     NATIONAL,

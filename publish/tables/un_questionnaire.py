@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
+
 from regmig.publish.classifications import FOREIGN, NATIONAL, TOTAL
 from regmig.publish.tables import dimensions as dims
 from regmig.publish.tables.cube import Dimension, TableSpec

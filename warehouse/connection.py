@@ -1,54 +1,24 @@
-"""The run folder and its two databases (DESIGN.md §4, §6).
+"""Opening the run folder's two databases, and the one transaction helper.
 
-`RunPaths` names every file of a run folder; `open_warehouse` and `open_identifiers`
-open the databases with every contracted table present and commented.
+`open_warehouse` and `open_identifiers` open the databases with every contracted table
+present and commented (docs/design.md §4); `transaction` wraps a stage's writes so that a
+stage replaces what it wrote all at once or not at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
+
 from regmig.schemas.table_spec import create_tables
 from regmig.schemas.tables import WAREHOUSE_TABLES
 from regmig.schemas.tables import identifiers as identifier_tables
+from regmig.warehouse.paths import RunPaths
 
 #: Schemas of the warehouse, in the order data flows through them.
 WAREHOUSE_SCHEMAS = ("meta", "raw", "core", "derived", "stats", "release")
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """The files of one run folder (`--out DIR`)."""
-
-    out: Path
-
-    @property
-    def warehouse(self) -> Path:
-        return self.out / "warehouse.duckdb"
-
-    @property
-    def identifiers(self) -> Path:
-        return self.out / "identifiers.duckdb"
-
-    @property
-    def release(self) -> Path:
-        return self.out / "release"
-
-    @property
-    def report(self) -> Path:
-        return self.out / "report.html"
-
-    @property
-    def linkage_report(self) -> Path:
-        return self.out / "linkage_report.html"
-
-    def ensure(self) -> RunPaths:
-        self.out.mkdir(parents=True, exist_ok=True)
-        return self
 
 
 def open_warehouse(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -57,7 +27,8 @@ def open_warehouse(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyC
         return duckdb.connect(str(paths.warehouse), read_only=True)
     paths.ensure()
     con = duckdb.connect(str(paths.warehouse))
-    with _one_transaction(con):
+    # A hundred auto-committed COMMENT statements would cost most of an open.
+    with transaction(con):
         for schema in WAREHOUSE_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         create_tables(con, WAREHOUSE_TABLES)
@@ -70,17 +41,18 @@ def open_identifiers(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBP
         return duckdb.connect(str(paths.identifiers), read_only=True)
     paths.ensure()
     con = duckdb.connect(str(paths.identifiers))
-    with _one_transaction(con):
+    with transaction(con):
         create_tables(con, identifier_tables.TABLES)
     return con
 
 
 @contextmanager
-def _one_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """A hundred auto-committed COMMENT statements would cost most of an open."""
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN, then COMMIT when the block ends, or ROLLBACK if it raises (kills included:
+    an uncommitted DuckDB transaction never reaches the file)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        yield
+        yield con
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
-if TYPE_CHECKING:
-    from regmig.schemas.warehouse import RunPaths
+from regmig.warehouse.connection import open_warehouse
+from regmig.warehouse.paths import RunPaths
 
 #: Packages whose versions are recorded with every run.
 RECORDED_PACKAGES = ("regmig", "splink", "duckdb", "polars", "pyarrow", "pandera", "prefect")
@@ -34,43 +32,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def table_hash(
-    con: duckdb.DuckDBPyConnection, tables: Iterable[str], ignore: Iterable[str] = ()
-) -> str:
-    """A content hash of whole tables, order-independent (keys skip-when-unchanged).
-
-    Columns named in `ignore` (e.g. `run_id`, which changes with every run while the
-    content stays the same) are left out of the hash where a table has them.
-    """
-    ignored = set(ignore)
-    parts = []
-    for table in tables:
-        schema, name = table.split(".")
-        present = ignored & {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
-                "AND table_name = ?",
-                [schema, name],
-            ).fetchall()
-        }
-        exclude = f" EXCLUDE ({', '.join(sorted(present))})" if present else ""
-        row = con.sql(
-            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) "
-            f"FROM (SELECT *{exclude} FROM {table}) AS t"
-        ).fetchall()[0]
-        parts.append(f"{table}:{row[0]}:{row[1]}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 @dataclass
@@ -153,8 +114,6 @@ def run_recorded_stage(
 ) -> Summary:
     """Run one stage outside a flow (a stage command, a test fixture) under a new run id,
     with its meta.runs row completed from the summary the stage returns."""
-    from regmig.schemas.warehouse import open_warehouse
-
     run_id = new_run_id()
     con = open_warehouse(paths)
     try:
@@ -167,20 +126,6 @@ def run_recorded_stage(
     finally:
         con.close()
     return summary
-
-
-def record_quality(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    stage: str,
-    indicators: Iterable[tuple[str, float, str, str | None]],
-) -> None:
-    """Append (indicator, value, unit, detail) rows to meta.quality."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [(run_id, stage, name, float(value), unit, detail, now)
-            for name, value, unit, detail in indicators]
-    if rows:
-        con.executemany("INSERT INTO meta.quality VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def close_interrupted_runs(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,0 +1,47 @@
+"""Content hashes of delivery files and warehouse tables: what a run read, so that a later
+run can tell whether anything changed (meta.loads, meta.runs.input_hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_hash(
+    con: duckdb.DuckDBPyConnection, tables: Iterable[str], ignore: Iterable[str] = ()
+) -> str:
+    """A content hash of whole tables, order-independent (keys skip-when-unchanged).
+
+    Columns named in `ignore` (e.g. `run_id`, which changes with every run while the
+    content stays the same) are left out of the hash where a table has them.
+    """
+    ignored = set(ignore)
+    parts = []
+    for table in tables:
+        schema, name = table.split(".")
+        present = ignored & {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                "AND table_name = ?",
+                [schema, name],
+            ).fetchall()
+        }
+        exclude = f" EXCLUDE ({', '.join(sorted(present))})" if present else ""
+        row = con.sql(
+            f"SELECT count(*), coalesce(bit_xor(hash(t)), 0) "
+            f"FROM (SELECT *{exclude} FROM {table}) AS t"
+        ).fetchall()[0]
+        parts.append(f"{table}:{row[0]}:{row[1]}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()

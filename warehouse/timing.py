@@ -1,0 +1,24 @@
+"""Wall-clock timings of a stage's steps, recorded in meta.runs.timings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Timer:
+    """Seconds per named step: `with timer.step("rule"): ...` adds to `timer.timings`."""
+
+    def __init__(self, timings: dict[str, float] | None = None) -> None:
+        self.timings: dict[str, float] = {} if timings is None else timings
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            # A step run twice (e.g. per batch) accumulates.
+            self.timings[name] = round(
+                self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
