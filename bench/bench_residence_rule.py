@@ -76,7 +76,7 @@ def histories(n_crossings: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 def time_vectorised(crossings: pl.DataFrame, initial: pl.DataFrame, data_end: date,
                     runs: int) -> list[float]:
     from regmig.config import ResidenceRule
-    from regmig.estimators.residence_rule import classify
+    from regmig.estimators.step2_rule.residence_rule import classify
 
     times = []
     for _ in range(runs):
@@ -90,7 +90,8 @@ def time_vectorised(crossings: pl.DataFrame, initial: pl.DataFrame, data_end: da
 
 def time_reference(crossings: pl.DataFrame, initial: pl.DataFrame) -> float:
     from regmig.config import ResidenceRule
-    from regmig.estimators.reference_rule import classify_person
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from reference_rule import classify_person
 
     rule = ResidenceRule()
     status = dict(initial.iter_rows())
@@ -115,8 +116,8 @@ def provisional_accuracy(persons: int, cuts: int) -> dict:
     from fixtures.estimate import truth_linked_inputs
 
     from regmig.config import Config, SynthConfig
-    from regmig.estimators import backtest
-    from regmig.estimators.rule_run import run_rule
+    from regmig.estimators.chain import run_rule
+    from regmig.estimators.step6_checks import backtest
     from regmig.synth.generate import generate
 
     with tempfile.TemporaryDirectory() as folder:
@@ -169,7 +170,8 @@ def flows_accuracy(persons: int, seeds: list[int]) -> dict:
     from fixtures.estimate import truth_linked_inputs
 
     from regmig.config import Config, SynthConfig
-    from regmig.estimators.rule_run import candidate_events, run_rule
+    from regmig.estimators.chain import run_rule
+    from regmig.estimators.step4_events.totals import candidate_events
     from regmig.synth.generate import generate
 
     config = Config()

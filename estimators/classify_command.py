@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from regmig.config import Config, ResidenceRule
-    from regmig.estimators.rule_on_histories import classify_histories
+    from regmig.estimators.step2_rule.classify import classify_histories
 
     defaults = Config().estimate
     rule = ResidenceRule(

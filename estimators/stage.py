@@ -16,10 +16,13 @@ import duckdb
 import polars as pl
 
 from regmig.config import Config
-from regmig.estimators import backtest, migration_events, stocks
+from regmig.estimators.chain import RuleRun, run_rule
 from regmig.estimators.inputs import INPUT_TABLES, read_inputs
-from regmig.estimators.rule_run import RuleRun, run_rule, yearly_totals
-from regmig.estimators.sensitivity import sensitivity as sensitivity_table
+from regmig.estimators.step4_events import migration_events
+from regmig.estimators.step4_events.totals import yearly_totals
+from regmig.estimators.step5_stocks import stocks
+from regmig.estimators.step6_checks import backtest
+from regmig.estimators.step6_checks.sensitivity import sensitivity as sensitivity_table
 from regmig.schemas.table_spec import Table, create_tables
 from regmig.schemas.tables import derived
 from regmig.schemas.tables import stats as stats_tables

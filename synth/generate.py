@@ -32,10 +32,10 @@ from regmig.synth.names import build_name_table
 from regmig.synth.noise import NoiseRates
 from regmig.synth.permits import permit_applications
 from regmig.synth.population import Population, draw_population, persona_counts
-from regmig.synth.reference_rule import RuleResult
 from regmig.synth.register import ensure_consistent, register_spells
 from regmig.synth.timeline import Span, to_date
 from regmig.synth.travel import Crossings, LifeEvents, simulate_travel
+from regmig.synth.truth_rule import RuleResult
 
 SOURCES = ("border_crossings", "population_register", "permits")
 FILE_FORMATS = ("csv", "parquet")

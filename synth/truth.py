@@ -13,9 +13,9 @@ import polars as pl
 
 from regmig.synth.labels import dates, flag_labels, labels
 from regmig.synth.population import PERSONA_NAMES, Population
-from regmig.synth.reference_rule import RuleResult, apply_rule, status_on
 from regmig.synth.timeline import NO_DAY, Span, age_on
 from regmig.synth.travel import Crossings
+from regmig.synth.truth_rule import RuleResult, apply_rule, status_on
 
 STOCK_CONVENTION = ("status at 00:00 on the reference date: after every crossing dated "
                     "before it; born before it; not died before it")

@@ -12,7 +12,7 @@ import pytest
 from test_residence_rule_published import EXAMPLES
 
 from regmig.config import ResidenceRule
-from regmig.estimators.residence_rule import classify
+from regmig.estimators.step2_rule.residence_rule import classify
 from regmig.flows.cli import main
 
 OUTPUT_COLUMNS = [

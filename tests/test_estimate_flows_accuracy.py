@@ -12,7 +12,8 @@ import pytest
 from fixtures.estimate import truth_linked_inputs
 
 from regmig.config import Config, SynthConfig
-from regmig.estimators.rule_run import candidate_events, run_rule
+from regmig.estimators.chain import run_rule
+from regmig.estimators.step4_events.totals import candidate_events
 from regmig.synth.generate import generate
 
 PERSONS = 30_000

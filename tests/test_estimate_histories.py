@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from regmig.errors import RegmigError
-from regmig.estimators import initial_residence
-from regmig.estimators.crossing_histories import repair
+from regmig.estimators.step1_histories.sequences import repair
+from regmig.estimators.step2_rule import initial_residence
 
 
 def _crossings(rows) -> pl.DataFrame:
@@ -88,8 +88,8 @@ def test_initial_residence_sources() -> None:
 def test_evidence_repairs_missing_first_and_last_crossings() -> None:
     """Unrecorded crossings at the ends of a history, shown by the other records."""
     from regmig.config import ResidenceRule
-    from regmig.estimators.repair_evidence import NO_REGISTER_RECORD, record_evidence
-    from regmig.estimators.rule_on_histories import classify_histories
+    from regmig.estimators.step1_histories.ends import NO_REGISTER_RECORD, record_evidence
+    from regmig.estimators.step2_rule.classify import classify_histories
 
     start, end = date(2022, 1, 1), date(2024, 12, 31)
     crossings = _crossings([

@@ -18,9 +18,11 @@ import pytest
 from fixtures.estimate import truth_linked_inputs
 
 from regmig.config import Config, SynthConfig
-from regmig.estimators import backtest, provisional
+from regmig.estimators.chain import run_rule
 from regmig.estimators.inputs import truncate
-from regmig.estimators.rule_run import period_totals, run_rule
+from regmig.estimators.step3_provisional import features, intervals, logistic, training
+from regmig.estimators.step4_events.totals import period_totals
+from regmig.estimators.step6_checks import backtest
 from regmig.synth.generate import generate
 
 
@@ -67,7 +69,7 @@ def test_probabilities_discriminate(long_inputs, full_run) -> None:
     assert abs(outcome["probability_ltm"].sum() - outcome["q"].sum()) <= 0.15 * outcome[
         "q"].sum()
     # One model per lag band, each trained on crossings followed to its end.
-    assert len(early.model.band_starts) == len(provisional.lag_bands(
+    assert len(early.model.band_starts) == len(training.lag_bands(
         config.estimate.rule, config.estimate))
     assert early.model.n_training_rows > early.model.n_training_crossings
 
@@ -75,18 +77,18 @@ def test_probabilities_discriminate(long_inputs, full_run) -> None:
 def test_imputed_crossing_unseen_until_its_revealing_record() -> None:
     """A departure imputed between two arrivals is known only once the second arrival is
     recorded: before that the first arrival's person is seen still in the country."""
-    history = provisional.with_travel_days(pl.DataFrame({
+    history = features.with_travel_days(pl.DataFrame({
         "person_id": [1, 1, 1],
         "seq": [1, 2, 3],
         "crossing_date": [date(2020, 1, 1), date(2020, 2, 20), date(2020, 4, 10)],
         "direction": ["arrival", "departure", "arrival"],
         "imputed": [False, True, False],
     }))
-    assert history["seen_from"].to_list()[1] == provisional.days(date(2020, 4, 10))
+    assert history["seen_from"].to_list()[1] == features.days(date(2020, 4, 10))
     queries = pl.DataFrame({"person_id": [1, 1], "seq": [1, 1],
-                            "at": [provisional.days(date(2020, 3, 1)),
-                                   provisional.days(date(2020, 4, 20))]})
-    before, after = provisional.lag_states(history, queries).sort("at").iter_rows(named=True)
+                            "at": [features.days(date(2020, 3, 1)),
+                                   features.days(date(2020, 4, 20))]})
+    before, after = features.lag_states(history, queries).sort("at").iter_rows(named=True)
     assert before["on_own_side"] and before["own_days"] == 61 and before["trips_since"] == 0
     assert after["on_own_side"] and after["own_days"] == 50 + 11 and after["trips_since"] == 2
 
@@ -96,16 +98,16 @@ def test_fractional_labels_fit_their_mean() -> None:
     rng = np.random.default_rng(3)
     x = np.c_[np.ones(4000), rng.normal(size=4000)]
     y = 1 / (1 + np.exp(-(-1.0 + 0.8 * x[:, 1])))
-    beta = provisional.fit_logistic(x, y, ridge=0.0)
+    beta = logistic.fit_logistic(x, y, ridge=0.0)
     assert np.allclose(beta, [-1.0, 0.8], atol=1e-3)
 
 
 def test_interval_adds_bernoulli_and_model_error() -> None:
     p = np.array([0.5] * 100)
-    t = provisional.total(10, p, 0.1, 0.95)
+    t = intervals.total(10, p, 0.1, 0.95)
     half = 1.959964 * (25 + 25) ** 0.5
     assert t.estimate == 60 and abs((t.upper - t.lower) / 2 - half) < 1e-3
-    assert provisional.total(10, np.array([]), 0.1, 0.95).lower == 10
+    assert intervals.total(10, np.array([]), 0.1, 0.95).lower == 10
 
 
 def test_revision_table(long_inputs, full_run) -> None:

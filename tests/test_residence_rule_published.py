@@ -22,10 +22,10 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
+from reference_rule import classify_person
 
 from regmig.config import ResidenceRule
-from regmig.estimators.reference_rule import classify_person
-from regmig.estimators.residence_rule import classify
+from regmig.estimators.step2_rule.residence_rule import classify
 
 A, D = "arrival", "departure"
 

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from reference_rule import classify_person
 
 from regmig.config import SENSITIVITY_RULES, ResidenceRule
-from regmig.estimators.reference_rule import classify_person
-from regmig.estimators.residence_rule import classify
+from regmig.estimators.step2_rule.residence_rule import classify
 
 START = date(2015, 1, 1)
 

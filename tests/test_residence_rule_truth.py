@@ -1,5 +1,5 @@
 """The vectorised rule on the synthetic TRUE crossing histories against the synthetic
-truth (synth/reference_rule.py applied to histories simulated beyond the data end)."""
+truth (synth/truth_rule.py applied to histories simulated beyond the data end)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from regmig.config import ResidenceRule
-from regmig.estimators.residence_rule import classify
+from regmig.estimators.step2_rule.residence_rule import classify
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import pytest
 from regmig.config import SynthConfig
 from regmig.synth.generate import Built, build
 from regmig.synth.population import PERSONA_CODE, PERSONA_NAMES
-from regmig.synth.reference_rule import apply_rule
 from regmig.synth.timeline import NO_DAY
 from regmig.synth.travel import edge_patterns
+from regmig.synth.truth_rule import apply_rule
 
 V, W = 365, 487
 

@@ -7,8 +7,9 @@ import dataclasses
 
 import polars as pl
 
-from regmig.estimators.provisional import age_in_years
-from regmig.estimators.rule_run import RuleRun, candidate_events
+from regmig.estimators.ages import age_in_years
+from regmig.estimators.chain import RuleRun
+from regmig.estimators.step4_events.totals import candidate_events
 
 EVENT_COLUMNS = (
     "person_id", "record_id", "event_date", "kind", "status", "probability", "citizenship",

@@ -2,7 +2,7 @@
 (repair policy "evidence").
 
 An unrecorded crossing between two recorded ones shows as two consecutive crossings in
-the same direction (repaired inside the gap, `gap_imputation`). One before the first or
+the same direction (repaired inside the gap, `gaps`). One before the first or
 after the last recorded crossing leaves no trace in the crossings; the other records can
 show it:
 
@@ -32,7 +32,7 @@ from datetime import date
 
 import polars as pl
 
-from regmig.estimators.gap_imputation import complete_legs
+from regmig.estimators.step1_histories.gaps import complete_legs
 
 #: initial_residence status_source of a person inferred non-resident by register absence.
 NO_REGISTER_RECORD = "no_register_record"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import polars as pl
 
 from regmig.config import SENSITIVITY_RULES, EstimateConfig, ResidenceRule
+from regmig.estimators.chain import run_rule
 from regmig.estimators.inputs import EstimateInputs
-from regmig.estimators.rule_run import run_rule, yearly_totals
+from regmig.estimators.step4_events.totals import yearly_totals
 
 
 def sensitivity(

@@ -15,8 +15,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from regmig.config import EstimateConfig
+from regmig.estimators.chain import RuleRun, run_rule
 from regmig.estimators.inputs import EstimateInputs, truncate
-from regmig.estimators.rule_run import RuleRun, candidate_events, period_totals, run_rule
+from regmig.estimators.step4_events.totals import candidate_events, period_totals
 
 REVISION_COLUMNS = (
     "cut_date", "period_start", "period_end", "kind", "first_estimate", "lower", "upper",

@@ -24,7 +24,7 @@ rule", and its worked examples (reproduced in tests/test_residence_rule_publishe
   return crossing made within 2(W - V) days of an undecided migrating crossing cannot be
   a long-term migration, so its flag is settled on its own date.
 
-No Python loop runs over persons or crossings; `reference_rule.py` is the plain loop the
+No Python loop runs over persons or crossings; `tests/reference_rule.py` is the plain loop the
 tests and the benchmark compare this with.
 """
 
@@ -52,7 +52,7 @@ def classify(
 
     `crossings`: person_id, crossing_date (Date), direction (arrival|departure), seq
     (1, 2, ... per person, in time order, arrivals and departures alternating: repair
-    sequences first with `crossing_histories.repair`). Other columns are carried through.
+    sequences first with `step1_histories.sequences.repair`). Other columns are carried through.
     `initial`: person_id, res_status_initial (0/1).
     `data_end`: the last day observed (its days count). A crossing is resolved when the
     days observed settle its long-term flag; the dates finalised of what is not settled

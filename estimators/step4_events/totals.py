@@ -1,66 +1,14 @@
-"""One application of a residence rule to the inputs as of their data end: classified
-histories with provisional probabilities, and migration totals per year with intervals.
-
-The stage runs it once with the configured rule, the sensitivity table once per rule, and
-the backtest once per cut date.
-"""
+"""Migration totals per period: final events counted, provisional ones added by their
+probabilities, with an interval."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
-from regmig.config import EstimateConfig, ResidenceRule
-from regmig.estimators import initial_residence, provisional, repair_evidence
-from regmig.estimators.crossing_histories import RepairCounts
-from regmig.estimators.inputs import EstimateInputs
-from regmig.estimators.rule_on_histories import classify_histories
-
-KINDS = {"arrival": "immigration", "departure": "emigration"}
-
-
-@dataclass(frozen=True)
-class RuleRun:
-    rule: ResidenceRule
-    data_end: date
-    #: classified crossings with travel days and probability_ltm
-    history: pl.DataFrame
-    initial: pl.DataFrame
-    repairs: RepairCounts
-    model: provisional.ProvisionalModel | None
-
-
-def run_rule(
-    inputs: EstimateInputs, config: EstimateConfig, rule: ResidenceRule, country: str
-) -> RuleRun:
-    known = initial_residence.from_register(inputs.register, inputs.observation_start)
-    classified = classify_histories(
-        inputs.crossings,
-        known,
-        rule,
-        inputs.data_end,
-        config.repair_policy,
-        source="core.crossings",
-        persons=inputs.persons.select("person_id"),
-        evidence=repair_evidence.record_evidence(
-            inputs.register, inputs.permits, inputs.observation_start,
-            inputs.persons, country),
-        home_periods=repair_evidence.home_periods(inputs.register, inputs.permits),
-    )
-    history = provisional.with_travel_days(classified.crossings)
-    rule_config = _with_rule(config, rule)
-    model = provisional.fit(history, inputs, rule_config, country)
-    history = provisional.probabilities(history, model, inputs, rule_config, country)
-    return RuleRun(rule, inputs.data_end, history, classified.initial, classified.repairs,
-                   model)
-
-
-def _with_rule(config: EstimateConfig, rule: ResidenceRule) -> EstimateConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, rule=rule)
+from regmig.estimators.chain import KINDS, RuleRun
+from regmig.estimators.step3_provisional import intervals
 
 
 def candidate_events(run: RuleRun) -> pl.DataFrame:
@@ -78,7 +26,7 @@ def candidate_events(run: RuleRun) -> pl.DataFrame:
 
 def period_totals(
     run: RuleRun, start: date, end: date, level: float
-) -> dict[str, provisional.Total]:
+) -> dict[str, intervals.Total]:
     """Immigration and emigration dated in [start, end]: final count plus provisional
     probabilities, with interval."""
     events = candidate_events(run).filter(pl.col("crossing_date").is_between(start, end))
@@ -88,7 +36,7 @@ def period_totals(
         of_kind = events.filter(pl.col("kind") == kind)
         final = of_kind.filter(pl.col("status") == "final").height
         open_p = of_kind.filter(pl.col("status") == "provisional")["probability"].to_numpy()
-        out[kind] = provisional.total(final, open_p, error, level)
+        out[kind] = intervals.total(final, open_p, error, level)
     return out
 
 

@@ -11,9 +11,10 @@ from datetime import date
 import polars as pl
 
 from regmig.config import RepairPolicy, ResidenceRule
-from regmig.estimators import initial_residence, repair_evidence
-from regmig.estimators.crossing_histories import RepairCounts, repair
-from regmig.estimators.residence_rule import classify
+from regmig.estimators.step1_histories import ends
+from regmig.estimators.step1_histories.sequences import RepairCounts, repair
+from regmig.estimators.step2_rule import initial_residence
+from regmig.estimators.step2_rule.residence_rule import classify
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,11 @@ def classify_histories(
     """`crossings`: person_id, crossing_date, direction (+ crossed_at, delivery_order,
     record_id and any attributes, carried through). `persons`: everyone whose initial
     status is wanted (default: those who crossed). `evidence`: register and permit
-    evidence (`repair_evidence.record_evidence`) and `home_periods`
-    (`repair_evidence.home_periods`), used by the "evidence" policy."""
+    evidence (`step1_histories.ends.record_evidence`) and `home_periods`
+    (`step1_histories.ends.home_periods`), used by the "evidence" policy."""
     history, repairs = repair(crossings, repair_policy, source, home_periods)
     if repair_policy == "evidence" and evidence is not None:
-        history, settled, found = repair_evidence.repair_ends(
+        history, settled, found = ends.repair_ends(
             history, evidence, known_initial, data_end)
         repairs = dataclasses.replace(repairs, **dataclasses.asdict(found))
         if settled.height:

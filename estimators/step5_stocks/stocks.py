@@ -13,9 +13,9 @@ from datetime import date
 
 import polars as pl
 
-from regmig.estimators.migration_events import citizenship_at_crossings
-from regmig.estimators.provisional import age_in_years
-from regmig.estimators.rule_run import RuleRun
+from regmig.estimators.ages import age_in_years
+from regmig.estimators.chain import RuleRun
+from regmig.estimators.step4_events.migration_events import citizenship_at_crossings
 
 STOCK_COLUMNS = (
     "ref_date", "person_id", "citizenship", "country_of_birth", "sex", "age",

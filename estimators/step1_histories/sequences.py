@@ -6,9 +6,9 @@ mean one crossing in between was never recorded. The repair policy decides what 
   drop      drop the second crossing of the pair, as if it were a duplicate record;
   refuse    stop with an error naming the person and the crossing;
   evidence  the missing crossing placed by the person's own stays and trips
-            (`gap_imputation`), then missing first and last crossings imputed from
-            register and permit evidence (`repair_evidence`; applied by
-            `rule_on_histories`).
+            (`gaps`), then missing first and last crossings imputed from
+            register and permit evidence (`ends`; applied by
+            `step2_rule.classify`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import polars as pl
 
 from regmig.config import RepairPolicy
 from regmig.errors import RegmigError
-from regmig.estimators import gap_imputation
+from regmig.estimators.step1_histories import gaps
 
 _OPPOSITE = {"arrival": "departure", "departure": "arrival"}
 
@@ -66,7 +66,7 @@ def repair(
 
     `source` names the input in the error raised under the "refuse" policy;
     `home_periods` (policy "evidence"): when the records have each person living here
-    (`repair_evidence.home_periods`).
+    (`ends.home_periods`).
     """
     ordered = order_crossings(crossings)
     same_as_previous = (
@@ -91,16 +91,16 @@ def repair(
         repaired = ordered.filter(run_start).with_columns(imputed=pl.lit(False))
         counts = RepairCounts(broken.height, 0, broken.height, persons)
     else:
-        gaps = ordered.with_columns(
+        pairs = ordered.with_columns(
             previous_date=pl.col("crossing_date").shift(1).over("person_id")
         ).filter("breaks")
         if policy == "evidence":
-            dates = gap_imputation.imputed_dates(gaps, ordered, home_periods)
+            dates = gaps.imputed_dates(pairs, ordered, home_periods)
         else:
-            dates = gaps.select(
-                gap_imputation.midpoint(pl.col("previous_date"), pl.col("crossing_date"))
+            dates = pairs.select(
+                gaps.midpoint(pl.col("previous_date"), pl.col("crossing_date"))
             ).to_series()
-        midpoints = gaps.select(
+        midpoints = pairs.select(
             "person_id",
             crossing_date=dates,
             direction=pl.col("direction").replace_strict(_OPPOSITE),
