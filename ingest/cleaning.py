@@ -1,9 +1,12 @@
 """Cleaning that validation and linkage need, as polars expressions (no row loops).
 
 - Text: values trimmed, empty strings are nulls, codes in their canonical case.
-- Names: Unicode NFKC, case-folded, Cyrillic transliterated by ICAO Doc 9303
-  (transliteration.py), diacritics removed, anything but a-z turned into single spaces:
-  "  Ёлкина-Müller " and "Elkina Muller" both become "elkina muller".
+- Names: Unicode NFKC, case-folded, every script transliterated to Latin by documented
+  schemes (transliteration.py: ICAO 9303 for Cyrillic, ISO 9985 for Armenian, the
+  Georgian national system, ...), apostrophes and diacritics removed, anything but a-z
+  turned into single spaces: "  Ёлкина-Müller " and "Elkina Muller" both become
+  "elkina muller", "Հարությունյան" becomes "harutyunyan". Call it on distinct names
+  (`per_distinct`): names in other scripts go through a library call per value.
 - Dates: ISO 8601. An optional date that is partial (1980, 1980-05) or impossible
   (1980-02-30, before `IngestConfig.earliest_plausible_date`, a birth after the load day,
   or text that is no ISO date) is set empty and flagged; the row is kept. A partial date
@@ -18,7 +21,12 @@ from datetime import date
 
 import polars as pl
 
-from regmig.ingest.transliteration import TRANSLITERATION
+from regmig.ingest.transliteration import (
+    APOSTROPHES,
+    NON_LATIN_LETTER,
+    TRANSLITERATION,
+    other_scripts,
+)
 from regmig.schemas.deliveries import CODE_CASE, iso_date
 
 PARTIAL_DATE_PATTERN = r"^\d{4}(?:-\d{2})?$"
@@ -44,10 +52,14 @@ def normalise_text(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
 
 def clean_name(name: pl.Expr) -> pl.Expr:
     """The form of a name that linkage compares (see the module docstring)."""
+    folded = name.str.normalize("NFKC").str.to_lowercase().str.replace_many(TRANSLITERATION)
+    latin = (
+        pl.when(folded.str.contains(NON_LATIN_LETTER))
+        .then(folded.map_elements(other_scripts, return_dtype=pl.String, skip_nulls=True))
+        .otherwise(folded)
+    )
     cleaned = (
-        name.str.normalize("NFKC")
-        .str.to_lowercase()
-        .str.replace_many(TRANSLITERATION)
+        latin.str.replace_all(APOSTROPHES, "")
         .str.normalize("NFD")
         .str.replace_all(r"\p{M}+", "")
         .str.replace_all(r"[^a-z]+", " ")

@@ -1,17 +1,24 @@
-"""The Splink model as data: comparisons and candidate blocking rules.
+"""The Splink model as data: comparisons, blocking passes and training passes, each
+kept only where the delivery holds the columns it reads.
 
-Written with Splink's dialect-neutral creators, so the same model builds for DuckDB (the
-default) or Spark; a trained model saved as JSON holds one dialect's SQL and is reused
-only on that backend (core.linkage_models records the dialect in its settings).
+Written with Splink's dialect-neutral creators and plain equality SQL, so the same model
+builds for DuckDB (the default) or Spark; the few engine functions a comparison needs
+come from engine_sql.py, the one seam per backend. A trained model saved as JSON holds
+one dialect's SQL and is reused only on that backend (core.linkage_models records the
+dialect in its settings).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import SettingsCreator, block_on
+from splink import SettingsCreator
+
+from regmig.linkage.coverage import Coverage
+from regmig.linkage.engine_sql import engine_sql
 
 #: Columns of `profiles` the model reads (see profiles.py).
 UNIQUE_ID = "unique_id"
@@ -81,7 +88,7 @@ def _exact(column: str, description: str) -> cl.CustomComparison:
     )
 
 
-def _citizenship_comparison() -> cl.CustomComparison:
+def _citizenship_comparison(engine: str) -> cl.CustomComparison:
     """Same citizenship, or one citizenship in common (a dual citizen's other passport,
     a register's second citizenship). Not decisive: naturalisation changes it."""
     return cl.CustomComparison(
@@ -91,7 +98,8 @@ def _citizenship_comparison() -> cl.CustomComparison:
             cll.NullLevel("citizenship"),
             cll.ExactMatchLevel("citizenship"),
             cll.CustomLevel(
-                "list_has_any(citizenships_l, citizenships_r)",
+                engine_sql(engine, "lists_overlap", left="citizenships_l",
+                           right="citizenships_r"),
                 label_for_charts="A citizenship in common (dual citizens)",
             ),
             cll.ElseLevel(),
@@ -99,55 +107,141 @@ def _citizenship_comparison() -> cl.CustomComparison:
     )
 
 
-def comparisons() -> list[cl.CustomComparison]:
-    return [
-        _name_comparison("given_name", "surname", "given_key", "surname_key"),
-        _name_comparison("surname", "given_name", "surname_key", "given_key"),
-        _date_of_birth_comparison(),
-        _exact("sex", "sex"),
-        _citizenship_comparison(),
-        _exact("country_of_birth", "country of birth"),
-        # Strong but not decisive: renewals change the document, typos break its key.
-        _exact("document_key", "travel document pseudonym"),
-    ]
+@dataclass(frozen=True)
+class ModelComparison:
+    """One comparison and the profile columns it needs to say anything."""
+
+    name: str
+    requires: tuple[str, ...]
+    build: Any  # (engine) -> CustomComparison
 
 
-#: Candidate rules to generate predictions, most specific first: blocking.py keeps
-#: those that fit the comparison budget.
-CANDIDATE_BLOCKING_RULES: tuple[tuple[str, Any], ...] = (
-    ("document", block_on("document_key")),
-    ("dob_surname_key", block_on("dob", "surname_key")),
-    ("dob_given_key", block_on("dob", "given_key")),
-    ("full_name", block_on("given_name", "surname")),
-    ("name_keys_reversed", "l.given_key = r.surname_key AND l.surname_key = r.given_key"),
-    ("name_keys_year", block_on("given_key", "surname_key", "birth_year")),
-    ("dob_sex_country_of_birth", block_on("dob", "sex", "country_of_birth")),
-    ("name_keys", block_on("given_key", "surname_key")),
+COMPARISONS: tuple[ModelComparison, ...] = (
+    ModelComparison("given_name", ("given_name",), lambda e: _name_comparison(
+        "given_name", "surname", "given_key", "surname_key")),
+    ModelComparison("surname", ("surname",), lambda e: _name_comparison(
+        "surname", "given_name", "surname_key", "given_key")),
+    ModelComparison("dob", ("dob",), lambda e: _date_of_birth_comparison()),
+    ModelComparison("sex", ("sex",), lambda e: _exact("sex", "sex")),
+    ModelComparison("citizenship", ("citizenship",), _citizenship_comparison),
+    ModelComparison("country_of_birth", ("country_of_birth",),
+                    lambda e: _exact("country_of_birth", "country of birth")),
+    # Strong but not decisive: renewals change the document, typos break its key.
+    ModelComparison("document_key", ("document_key",),
+                    lambda e: _exact("document_key", "travel document pseudonym")),
 )
 
-#: Blocking of the EM passes. Pairs sharing a document are nearly all matches, so the
-#: first pass learns how a true match's names, date of birth, sex and citizenship vary;
+
+@dataclass(frozen=True)
+class BlockingPass:
+    """Pairs of profiles equal on `keys` (and on `crossed` pairs of columns, left = right),
+    optionally filtered by `condition` (neutral SQL over l. and r.).
+
+    A block is the set of profiles sharing the values of `keys` (for a crossed pass, of
+    its left-hand columns); blocking.py counts comparisons per block and, when the budget
+    requires it, leaves out the largest blocks of a pass rather than the whole pass.
+    """
+
+    name: str
+    keys: tuple[str, ...]
+    crossed: tuple[tuple[str, str], ...] = ()
+    condition: str | None = None
+    #: the largest blocks may be left out when the budget is short (never for documents:
+    #: their blocks are a handful of profiles)
+    boundable: bool = True
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return (*self.keys, *(c for pair in self.crossed for c in pair))
+
+    def sql(self, max_block: int | None = None) -> str:
+        terms = [f'l."{k}" = r."{k}"' for k in self.keys]
+        terms += [f'l."{a}" = r."{b}"' for a, b in self.crossed]
+        if self.condition:
+            terms.append(f"({self.condition})")
+        if max_block is not None:
+            terms.append(f'l."{self.block_size_column}" <= {int(max_block)}')
+        return " AND ".join(terms)
+
+    @property
+    def block_size_column(self) -> str:
+        return f"block_{self.name}"
+
+
+#: Passes that generate predictions, most specific first. Together they tolerate a slip
+#: in any one attribute: a document shared; the date of birth with either name's sound;
+#: the names' sounds with the birth year (day or month wrong, default dates) or with
+#: day and month (year typo); names swapped; a first-letter typo in the surname; a
+#: nickname or another-language given name (date of birth, sex and birthplace, or
+#: initials and birth month); and, for profiles without a date of birth, the names
+#: alone.
+BLOCKING_PASSES: tuple[BlockingPass, ...] = (
+    BlockingPass("document", ("document_key",), boundable=False),
+    BlockingPass("dob_surname_key", ("dob", "surname_key")),
+    BlockingPass("dob_given_key", ("dob", "given_key")),
+    BlockingPass("name_keys_year", ("given_key", "surname_key", "birth_year")),
+    BlockingPass("name_keys_month_day", ("given_key", "surname_key", "birth_month_day")),
+    BlockingPass("name_keys_reversed_year", ("birth_year",),
+                 crossed=(("given_key", "surname_key"), ("surname_key", "given_key"))),
+    BlockingPass("dob_surname_tail", ("dob", "surname_tail")),
+    BlockingPass("dob_crossed_keys", ("dob",), crossed=(("given_key", "surname_key"),)),
+    BlockingPass("dob_sex_country_of_birth", ("dob", "sex", "country_of_birth")),
+    BlockingPass("initials_birth_month", ("given_initial", "surname_initial", "birth_year",
+                                          "birth_month", "sex")),
+    BlockingPass("name_keys_without_dob", ("given_key", "surname_key"),
+                 condition='l."dob" IS NULL OR r."dob" IS NULL'),
+    BlockingPass("full_name_without_dob", ("given_name", "surname"),
+                 condition='l."dob" IS NULL OR r."dob" IS NULL'),
+)
+
+
+@dataclass(frozen=True)
+class TrainingPass:
+    """An EM pass: blocked on `keys`, it learns m of every comparison it leaves free."""
+
+    name: str
+    keys: tuple[str, ...]
+
+    def sql(self) -> str:
+        return " AND ".join(f'l."{k}" = r."{k}"' for k in self.keys)
+
+
+#: EM passes in order of preference. Pairs sharing a document are nearly all matches, so
+#: the first learns how a true match's names, date of birth, sex and citizenship vary;
 #: the second (same date of birth and name sounds: nearly all matches too, across
-#: documents) learns how often a match shares its document or its citizenship. Blocking
-#: on names alone would not do: name pools are small, and same-name strangers would
-#: teach EM that dates of birth often differ within a person.
-EM_BLOCKING_RULES: tuple[Any, ...] = (
-    block_on("document_key"),
-    block_on("dob", "given_key", "surname_key"),
+#: documents) learns how often a match shares its document or citizenship. Names with
+#: the birth year are a last resort, for deliveries without documents or dates of birth:
+#: in small name pools same-name strangers teach EM that dates of birth differ.
+TRAINING_PASSES: tuple[TrainingPass, ...] = (
+    TrainingPass("document", ("document_key",)),
+    TrainingPass("dob_name_keys", ("dob", "given_key", "surname_key")),
+    TrainingPass("full_name_year", ("given_name", "surname", "birth_year")),
+    TrainingPass("full_name", ("given_name", "surname")),
 )
 
 #: Near-certain rules for the prior probability that two profiles match.
-DETERMINISTIC_RULES: tuple[Any, ...] = (
-    block_on("given_name", "surname", "dob"),
-    block_on("document_key"),
+DETERMINISTIC_PASSES: tuple[TrainingPass, ...] = (
+    TrainingPass("full_name_dob", ("given_name", "surname", "dob")),
+    TrainingPass("document", ("document_key",)),
 )
 
 
-def build_settings(blocking_rules: list[Any]) -> SettingsCreator:
+def usable(columns: tuple[str, ...], coverage: Coverage, minimum: float) -> bool:
+    return all(coverage.share.get(c, 0.0) >= minimum for c in columns)
+
+
+def comparisons(coverage: Coverage, minimum: float, engine: str = "duckdb") -> list[Any]:
+    """The comparisons whose columns the delivery holds on at least `minimum` of profiles."""
+    return [c.build(engine) for c in COMPARISONS if usable(c.requires, coverage, minimum)]
+
+
+def build_settings(
+    blocking_rules: list[Any], coverage: Coverage, minimum: float, engine: str = "duckdb"
+) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
-        comparisons=comparisons(),
+        comparisons=comparisons(coverage, minimum, engine),
         blocking_rules_to_generate_predictions=blocking_rules,
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,

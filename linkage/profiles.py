@@ -8,6 +8,10 @@ of its crossings and their number. Permits collapse the same way to holder profi
 (by document, else by permit id); register records collapse by the register personal id
 pseudonym, which the register guarantees is one person.
 
+A profile is *named* after its first record id, never after the pseudonym it is grouped
+by: Splink samples pairs (u, EM) and the clustering breaks ties by profile id, so ids
+made of pseudonyms would make the partition depend on the pseudonymisation key.
+
 Tables written in the working database:
 - `link_records`: every loaded record with its profile_id and identifying attributes;
 - `profiles`: one row per profile, the Splink input.
@@ -67,33 +71,38 @@ _LINK_RECORDS_SQL = f"""
 CREATE OR REPLACE TABLE link_records AS
 WITH crossings AS (
     SELECT 'border_crossings' AS source, record_id, load_id,
-           coalesce('{PROFILE_PREFIX["border_crossings"]}|' || document_key,
-                    '{PROFILE_PREFIX["border_crossings"]}#' || record_id) AS profile_id,
+           coalesce('|' || document_key, '#' || record_id) AS profile_group,
            document_key, NULL::VARCHAR AS person_key, sex, citizenship,
            NULL::VARCHAR AS second_citizenship, country_of_birth, crossing_date AS record_date
     FROM in_border_crossings
 ), register AS (
     SELECT 'population_register', record_id, load_id,
-           '{PROFILE_PREFIX["population_register"]}|' || person_key,
+           '|' || person_key,
            document_key, person_key, sex, citizenship, second_citizenship, country_of_birth,
            registered_from
     FROM in_population_register
 ), permits AS (
     SELECT 'permits', record_id, load_id,
-           coalesce('{PROFILE_PREFIX["permits"]}|' || document_key,
-                    '{PROFILE_PREFIX["permits"]}#' || permit_id),
+           coalesce('|' || document_key, '#' || permit_id),
            document_key, NULL::VARCHAR, sex, citizenship, NULL::VARCHAR, country_of_birth,
            record_date
     FROM in_permits
 ), all_records AS (
     SELECT * FROM crossings UNION ALL SELECT * FROM register UNION ALL SELECT * FROM permits
+), prefixes AS (
+    SELECT * FROM (VALUES {", ".join(f"('{k}', '{v}')" for k, v in PROFILE_PREFIX.items())})
+        AS t(source, prefix)
+), named AS (   -- a profile's id: its source's prefix and its smallest record id
+    SELECT a.*, x.prefix || ':' || min(a.record_id) OVER (PARTITION BY a.source, a.profile_group)
+               AS profile_id
+    FROM all_records AS a JOIN prefixes AS x USING (source)
 )
 SELECT r.source, r.record_id, r.profile_id, r.document_key, r.person_key,
        nullif(i.given_name_clean, '') AS given_name, nullif(i.surname_clean, '') AS surname,
        i.date_of_birth, nullif(r.sex, '') AS sex, nullif(r.citizenship, '') AS citizenship,
        nullif(r.second_citizenship, '') AS second_citizenship,
        nullif(r.country_of_birth, '') AS country_of_birth, r.record_date
-FROM all_records AS r
+FROM named AS r
 LEFT JOIN in_ident AS i
   ON i.source = r.source AND i.record_id = r.record_id AND i.load_id = r.load_id
 """
@@ -149,7 +158,11 @@ WITH per_profile AS (
 )
 SELECT n.profile_id AS unique_id, n.source, n.n_records, n.given_name, n.surname,
        g.name_key AS given_key, s.name_key AS surname_key,
+       -- the surname's sound without its first letter: survives a first-letter typo
+       nullif(substr(s.name_key, 2), '') AS surname_tail,
+       left(n.given_name, 1) AS given_initial, left(n.surname, 1) AS surname_initial,
        CAST(n.dob AS DATE) AS date_of_birth, n.dob, year(CAST(n.dob AS DATE)) AS birth_year,
+       month(CAST(n.dob AS DATE)) AS birth_month, substr(n.dob, 6, 5) AS birth_month_day,
        n.sex, n.citizenship, n.citizenships, n.country_of_birth, n.document_key,
        n.person_key, n.first_date, n.last_date
 FROM named AS n

@@ -32,6 +32,17 @@ class _ChartEncoder(json.JSONEncoder):
 Indicator = tuple[str, float, str, str | None]
 
 
+def name_indicators(work: duckdb.DuckDBPyConnection) -> list[Indicator]:
+    """Delivered names left without a Latin form (no name evidence for linkage)."""
+    out: list[Indicator] = []
+    for source, given, surnames in work.sql(
+        "SELECT source, given_names, surnames FROM names_without_latin ORDER BY source"
+    ).fetchall():
+        out.append(("names_without_latin_form", given + surnames, "names",
+                    f"{source}: given names {given}, surnames {surnames}"))
+    return out
+
+
 def person_indicators(work: duckdb.DuckDBPyConnection) -> list[Indicator]:
     """Cases and persons per source, match rates between sources, unexplained travellers."""
     out: list[Indicator] = []

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
+from regmig.linkage.coverage import measure_coverage
 from regmig.linkage.working_db import SOURCES
 from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
@@ -44,6 +45,7 @@ class LinkSummary:
     retrained: bool = False
     comparisons: int = 0
     blocking_rules: list[str] = field(default_factory=list)
+    trained_on: str = ""
     conflict_clusters: int = 0
     id_events: dict[str, int] = field(default_factory=dict)
     report: Path | None = None
@@ -59,6 +61,7 @@ class LinkSummary:
             f"({counts.get('profiles', 0):,} profiles)",
             f"  model {self.model_id} ({'trained now' if self.retrained else 'stored'}); "
             f"{self.comparisons:,} comparisons by {', '.join(self.blocking_rules)}",
+            f"  trained on: {self.trained_on}",
             f"  register conflicts split: {self.conflict_clusters}; id changes: "
             + (", ".join(f"{k} {v}" for k, v in sorted(self.id_events.items())) or "none"),
             f"  took {sum(self.timings.values()):.1f} s; report: {self.report}",
@@ -116,7 +119,6 @@ def _link(
         quality,
         review,
         stable_ids,
-        training,
         working_db,
     )
     from regmig.linkage import profiles as profile_building
@@ -138,31 +140,25 @@ def _link(
         if summary.row_counts["profiles"] == 0:
             raise RegmigError(f"{paths.warehouse}: no loaded records to link; run "
                               "`regmig ingest` first")
-        db_api = DuckDBAPI(work)
-        profiles_df = db_api.register("profiles", dataset_display_name="profiles")
-
+        coverage = measure_coverage(work)
         with timer.step("blocking"):
-            choices = blocking.choose_blocking_rules(profiles_df, settings)
+            choices = blocking.choose_blocking_rules(work, coverage, settings)
         kept_rules = [c.rule for c in choices if c.kept]
         if not kept_rules:  # Splink would compare every pair with every other
             raise RegmigError(
-                f"[linkage] comparison_budget = {settings.comparison_budget:,} admits no "
-                f"blocking rule (the narrowest needs {choices[0].marginal_comparisons:,})"
+                f"{paths.warehouse}: the delivery has no names, dates of birth or "
+                "documents to link on (every blocking pass needs one of them)"
             )
         summary.blocking_rules = [c.name for c in choices if c.kept]
-        summary.comparisons = max((c.cumulative_comparisons for c in choices), default=0)
+        summary.comparisons = sum(c.comparisons for c in choices)
+        db_api = DuckDBAPI(work)
+        profiles_df = db_api.register("profiles", dataset_display_name="profiles")
 
-        stored = None if settings.retrain else training.latest_model(warehouse)
-        model_row = None
-        if stored is None:
-            linker, train_timings = training.train_linker(profiles_df, kept_rules, settings)
-            timer.timings.update({k: round(v, 3) for k, v in train_timings.items()})
-            profiles_hash = table_hash(work, ["main.profiles"])
-            model_row = training.model_row(linker, profiles_hash, run_id)
-            summary.model_id, summary.retrained = model_row[0], True
-        else:
-            summary.model_id = stored[0]
-            linker = training.linker_from_stored(profiles_df, stored[1], kept_rules)
+        linker, record, model_row = _model(
+            work, warehouse, profiles_df, kept_rules, coverage, settings, timer, run_id)
+        summary.model_id = model_row[0] if model_row else record.source
+        summary.retrained = model_row is not None
+        summary.trained_on = record.summary()
 
         with timer.step("predict"):
             predictions, chunks = prediction.predict_pairs(
@@ -187,6 +183,8 @@ def _link(
             review.export_review_sample(work, predictions, settings, review_export)
             summary.review_export = review_export
         indicators = _run_indicators(summary, choices, clusters, chunks)
+        indicators += _training_indicators(record, coverage)
+        indicators += quality.name_indicators(work)
         indicators += quality.person_indicators(work)
         if review_labels is not None:
             accuracy = review.read_review_labels(review_labels, settings.cluster_threshold)
@@ -225,6 +223,59 @@ def _link(
         shutil.rmtree(spill_dir, ignore_errors=True)
 
 
+def _model(work, warehouse, profiles_df, kept_rules, coverage, settings, timer,  # noqa: ANN001
+                  run_id: str):
+    """The linker to score with: the stored model unless a retrain is asked for (or
+    there is none), else one trained now; when this delivery cannot train m (no training
+    pass finds pairs), the stored model if there is one, else Splink's defaults."""
+    from regmig.linkage import training
+
+    stored = None if settings.retrain else training.latest_model(warehouse)
+    if stored is not None:
+        return (training.linker_from_stored(profiles_df, stored[1], kept_rules),
+                training.TrainingRecord(source="stored"), None)
+    linker, train_timings, record = training.train_linker(
+        work, profiles_df, kept_rules, coverage, settings)
+    timer.timings.update({k: round(v, 3) for k, v in train_timings.items()})
+    if not record.em_passes:
+        stored = training.latest_model(warehouse)
+        if stored is not None:
+            record.source = "stored"
+            return (training.linker_from_stored(profiles_df, stored[1], kept_rules),
+                    record, None)
+        record.source = "default"
+    profiles_hash = table_hash(work, ["main.profiles"])
+    return linker, record, training.model_row(linker, profiles_hash, run_id)
+
+
+def _training_indicators(record, coverage) -> list:  # noqa: ANN001
+    if record.source == "trained":
+        source = "trained now on this delivery"
+    elif record.source == "default":
+        source = ("documented default: Splink's default m (no training pass finds pairs "
+                  "and no model is stored), u sampled, prior as stated")
+    elif record.comparisons:
+        source = ("stored model of an earlier run: this delivery cannot train m (no "
+                  "training pass finds pairs)")
+    else:
+        source = "stored model of an earlier run"
+    out = [("model_source", 1, "flag", source)]
+    if record.source == "stored" and not record.comparisons:
+        return out
+    out.append(("model_trained_on", 1, "flag", record.summary()))
+    out += [("column_coverage", coverage.share.get(c, 0.0), "ratio",
+             f"{c}: {'compared' if c in record.comparisons else 'absent, not compared'}")
+            for c in ("given_name", "surname", "dob", "sex", "citizenship",
+                      "country_of_birth", "document_key")]
+    out.append(("prior_match_probability", record.prior, "probability", record.prior_from))
+    out.append(("u_sampled_pairs", record.u_pairs, "pairs", "random sample"))
+    out += [("em_pass_pairs", pairs, "pairs", f"EM trained on {name}")
+            for name, pairs in record.em_passes]
+    out += [("em_pass_skipped", 0, "pairs", f"{name}: {why}")
+            for name, why in record.em_skipped]
+    return out
+
+
 def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB connections
     """Copy the previous person_map into `work`; return the highest id ever issued."""
     arrow = warehouse.sql(
@@ -255,13 +306,20 @@ def _write_history(warehouse, work, run_id: str) -> None:  # noqa: ANN001
 
 
 def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # noqa: ANN001
-    out = [
-        ("blocking_comparisons", c.marginal_comparisons, "comparisons",
-         f"{c.name}: {'kept' if c.kept else 'dropped (over budget)'}")
-        for c in choices
-    ]
+    out = []
+    for c in choices:
+        if not c.usable:
+            out.append(("blocking_comparisons", 0, "comparisons",
+                        f"{c.name}: not used (columns absent)"))
+            continue
+        bound = (f"; blocks over {c.max_block:,} profiles left out "
+                 f"({c.comparisons_left_out:,} pairs, {c.profiles_in_capped_blocks:,} "
+                 "profiles)" if c.max_block is not None else "")
+        out.append(("blocking_comparisons", c.comparisons, "comparisons",
+                    f"{c.name}: kept{bound}"))
     out += [
-        ("comparisons_scored", summary.comparisons, "comparisons", "estimated, kept rules"),
+        ("comparisons_scored", summary.comparisons, "comparisons",
+         "upper bound: pairs of every pass before duplicates are removed"),
         ("prediction_chunks", chunks, "chunks", None),
         ("profiles", summary.row_counts.get("profiles", 0), "profiles", "all sources"),
         ("pairs_above_predict_threshold",

@@ -1,11 +1,18 @@
-"""Training the Splink model, and keeping it: u by random sampling, m by EM.
+"""Training the Splink model from what the delivery has, and keeping it.
 
-The prior (probability that two random profiles match) comes from near-certain rules;
-u from randomly sampled pairs (almost all non-matches); m from expectation maximisation
-over several blocking passes, each leaving free the comparisons the others fix. The
-trained model goes to core.linkage_models; later runs reuse the latest one unless a
-retrain is asked for, so a scheduled run does not move persons just because training
-sampled differently.
+- The prior (probability that two random profiles match) comes from the near-certain
+  rules whose columns are present and that find pairs; with none, the documented
+  default: `LinkageConfig.default_matches_per_profile` matches per profile.
+- u comes from randomly sampled pairs (almost all non-matches); that always works.
+- m comes from expectation maximisation over the training passes whose columns are
+  present and that find at least `LinkageConfig.em_min_pairs` pairs, each pass leaving
+  free the comparisons the others fix. A comparison no pass could train keeps Splink's
+  default m (and the floor below), and the record says so.
+
+Every choice is written down (`TrainingRecord`) and goes to meta.quality and the
+linkage report. The trained model goes to core.linkage_models; later runs reuse the
+latest one unless a retrain is asked for, so a scheduled run does not move persons just
+because training sampled differently.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,37 +30,118 @@ from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creato
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from regmig.config import LinkageConfig
+from regmig.linkage.coverage import Coverage
 from regmig.linkage.model_settings import (
-    DETERMINISTIC_RULES,
-    EM_BLOCKING_RULES,
+    COMPARISONS,
+    DETERMINISTIC_PASSES,
+    TRAINING_PASSES,
+    TrainingPass,
     build_settings,
+    usable,
 )
 
 
+@dataclass
+class TrainingRecord:
+    """What the model was trained on, in words a methodologist can check."""
+
+    source: str = "trained"  # trained | stored | default
+    comparisons: list[str] = field(default_factory=list)
+    columns_absent: list[str] = field(default_factory=list)
+    prior: float = 0.0
+    prior_from: str = ""
+    u_pairs: int = 0
+    em_passes: list[tuple[str, int]] = field(default_factory=list)  # (pass, pairs)
+    em_skipped: list[tuple[str, str]] = field(default_factory=list)  # (pass, why)
+    untrained_m: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.source == "stored":
+            return "stored model of an earlier run"
+        em = ", ".join(name for name, _pairs in self.em_passes) or "none"
+        text = (f"comparisons: {', '.join(self.comparisons)}; prior {self.prior:.3g} from "
+                f"{self.prior_from}; m by EM on: {em}")
+        if self.untrained_m:
+            text += f"; Splink's default m for: {', '.join(self.untrained_m)}"
+        return text
+
+
+def count_pairs(work: duckdb.DuckDBPyConnection, p: TrainingPass, table: str = "profiles") -> int:
+    group = ", ".join(f'"{k}"' for k in p.keys)
+    present = " AND ".join(f'"{k}" IS NOT NULL' for k in p.keys)
+    return int(work.sql(f"""
+        SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM (
+            SELECT count(*) AS n FROM {table} WHERE {present} GROUP BY {group})
+    """).fetchall()[0][0])
+
+
 def train_linker(
-    profiles: SplinkDataFrame, blocking_rules: list[Any], config: LinkageConfig
-) -> tuple[Linker, dict[str, float]]:
-    """A freshly trained linker and the seconds each training phase took."""
-    linker = Linker(profiles, build_settings(blocking_rules), log_level=None)
+    work: duckdb.DuckDBPyConnection,
+    profiles: SplinkDataFrame,
+    blocking_rules: list[Any],
+    coverage: Coverage,
+    config: LinkageConfig,
+) -> tuple[Linker, dict[str, float], TrainingRecord]:
+    """A freshly trained linker, the seconds each phase took, and what it was trained on."""
+    minimum = config.min_column_coverage
+    record = TrainingRecord(
+        comparisons=[c.name for c in COMPARISONS if usable(c.requires, coverage, minimum)],
+        columns_absent=[c.name for c in COMPARISONS
+                        if not usable(c.requires, coverage, minimum)],
+    )
+    linker = Linker(profiles, build_settings(blocking_rules, coverage, minimum),
+                    log_level=None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    linker.training.estimate_probability_two_random_records_match(
-        list(DETERMINISTIC_RULES), recall=config.deterministic_rule_recall
-    )
+    _estimate_prior(work, linker, coverage, config, record)
     timings["train_prior"] = time.perf_counter() - started
     started = time.perf_counter()
     linker.training.estimate_u_using_random_sampling(
         max_pairs=config.u_max_pairs, seed=config.seed
     )
+    record.u_pairs = min(config.u_max_pairs, coverage.profiles * (coverage.profiles - 1) // 2)
     timings["train_u"] = time.perf_counter() - started
     started = time.perf_counter()
-    for rule in EM_BLOCKING_RULES:
+    trained_columns: set[str] = set()
+    for p in TRAINING_PASSES:
+        if not usable(p.keys, coverage, minimum):
+            record.em_skipped.append((p.name, "columns absent"))
+            continue
+        if trained_columns >= set(record.comparisons) - set(p.keys):
+            continue  # every comparison this pass could train is trained already
+        pairs = count_pairs(work, p)
+        if pairs < config.em_min_pairs:
+            record.em_skipped.append((p.name, f"{pairs} pairs"))
+            continue
         linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=config.em_max_pairs
+            p.sql(), max_pairs=config.em_max_pairs
         )
+        record.em_passes.append((p.name, pairs))
+        trained_columns |= set(record.comparisons) - set(p.keys)
+    record.untrained_m = [c for c in record.comparisons if c not in trained_columns]
     timings["train_m_em"] = time.perf_counter() - started
     trained = floor_m_probabilities(linker.misc.save_model_to_json(), config)
-    return Linker(profiles, trained, log_level=None), timings
+    return Linker(profiles, trained, log_level=None), timings, record
+
+
+def _estimate_prior(
+    work: duckdb.DuckDBPyConnection, linker: Linker, coverage: Coverage,
+    config: LinkageConfig, record: TrainingRecord,
+) -> None:
+    rules = [p for p in DETERMINISTIC_PASSES
+             if usable(p.keys, coverage, config.min_column_coverage) and count_pairs(work, p)]
+    if rules:
+        linker.training.estimate_probability_two_random_records_match(
+            [p.sql() for p in rules], recall=config.deterministic_rule_recall
+        )
+        record.prior_from = "rules " + ", ".join(p.name for p in rules)
+        record.prior = linker._settings_obj._probability_two_random_records_match
+    else:
+        n = max(coverage.profiles, 2)
+        record.prior = min(0.5, config.default_matches_per_profile * n / (n * (n - 1) / 2))
+        record.prior_from = (f"the default of {config.default_matches_per_profile:g} "
+                             "match per profile (no near-certain rule finds pairs)")
+        linker._settings_obj._probability_two_random_records_match = record.prior
 
 
 def floor_m_probabilities(settings: dict[str, Any], config: LinkageConfig) -> dict[str, Any]:

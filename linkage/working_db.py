@@ -61,7 +61,8 @@ def load_inputs(
 ) -> dict[str, int]:
     """Copy the raw sources and the identifiers into `work`; return rows per source.
 
-    Tables in `work`: in_border_crossings, in_population_register, in_permits, in_ident.
+    Tables in `work`: in_border_crossings, in_population_register, in_permits, in_ident,
+    names_without_latin (per source: delivered names that have no Latin form).
     """
     counts = {}
     for source in SOURCES:
@@ -76,8 +77,19 @@ def load_inputs(
             "SELECT source, load_id, record_id, given_name_clean, surname_clean, date_of_birth "
             "FROM ident.records"
         ).to_arrow_table()
+        # counts only: the delivered names themselves never leave identifiers.duckdb
+        without_latin = ident.sql("""
+            SELECT source,
+                   count(*) FILTER (WHERE given_name IS NOT NULL AND given_name_clean IS NULL)
+                       AS given_names,
+                   count(*) FILTER (WHERE surname IS NOT NULL AND surname_clean IS NULL)
+                       AS surnames
+            FROM ident.records GROUP BY source
+        """).to_arrow_table()
     finally:
         ident.close()
+    with registered(work, "_arrow_in", without_latin):
+        work.execute("CREATE OR REPLACE TABLE names_without_latin AS SELECT * FROM _arrow_in")
     with registered(work, "_arrow_in", arrow):
         work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _arrow_in")
     return counts

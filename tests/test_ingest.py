@@ -393,7 +393,17 @@ def test_names_are_normalised_and_transliterated_by_icao_9303():
                        "Ёлкин", "Ǆuro ", "Հայկ", None, ""])
     assert pl.select(clean_name(pl.lit(names))).to_series().to_list() == [
         "shcherbakova muller", "shcherbakova muller", "iuliia", "strasse", "elkin",
-        "dzuro", None, None, None]
+        "dzuro", "hayk", None, None]
+
+
+def test_names_in_every_script_of_the_region_get_a_latin_form():
+    # Armenian (ISO 9985, u for the digraph), Georgian (national 2002, apostrophes dropped),
+    # Greek, Arabic, Chinese (anyascii); each compared with the usual passport spelling.
+    names = pl.Series(["Հարությունյան", "Ղազարյան", "Ծատուրյան", "ქეთევან კვარაცხელია",
+                       "გიორგი", "Παπαδόπουλος", "محمد", "王伟", "O'Brien"])
+    assert pl.select(clean_name(pl.lit(names))).to_series().to_list() == [
+        "harutyunyan", "ghazaryan", "tsaturyan", "ketevan kvaratskhelia", "giorgi",
+        "papadopoylos", "mhmd", "wangwei", "obrien"]
 
 
 def test_partial_and_impossible_dates_are_flagged():

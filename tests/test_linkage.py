@@ -246,7 +246,8 @@ def test_a_budget_too_small_for_any_rule_is_refused(linked_run: RunPaths, tmp_pa
     shutil.copytree(linked_run.out, copy.out)
     config = Config()
     config = dataclasses.replace(
-        config, linkage=dataclasses.replace(config.linkage, comparison_budget=1))
+        config, linkage=dataclasses.replace(config.linkage, comparison_budget=1,
+                                            comparisons_per_profile=0))
     with pytest.raises(RegmigError, match="comparison_budget"):
         link(copy, config, "test-small-budget")
     con = duckdb.connect(str(copy.warehouse), read_only=True)

@@ -14,7 +14,9 @@ RECORDS = Table(
         C("given_name", "VARCHAR", "Given name as delivered"),
         C("surname", "VARCHAR", "Surname as delivered"),
         C("given_name_clean", "VARCHAR",
-          "Given name normalised: NFKC, case-folded, no diacritics, Latin script (ICAO 9303)"),
+          "Given name normalised: NFKC, case-folded, no diacritics, Latin script (ICAO 9303 "
+          "for Cyrillic, ISO 9985 for Armenian, Georgian national system; ingest/"
+          "transliteration.py)"),
         C("surname_clean", "VARCHAR", "Surname normalised like given_name_clean"),
         C("date_of_birth", "DATE", "Exact date of birth, empty if missing or impossible"),
     ),
