@@ -215,6 +215,22 @@ class SynthConfig:
 
 
 @dataclass(frozen=True)
+class MonthlyConfig:
+    """Monthly runs, and the monthly deliveries `regmig synth --monthly` writes (kept
+    apart from [synth], whose values the sample's truth records)."""
+
+    #: Share of crossings the border agency delivers late, in a later month's file.
+    late_crossing_share: float = 0.02
+    #: A late crossing arrives 1 to this many months after the month it was made in.
+    late_months_max: int = 3
+    #: Share of records first delivered with an identifying error (a surname typo, a date
+    #: of birth a day off, a mistyped document number) that a later month's file corrects.
+    correction_share: float = 0.01
+    #: A correction arrives 1 to this many months after the erroneous record.
+    correction_months_max: int = 2
+
+
+@dataclass(frozen=True)
 class Config:
     #: The reporting country, ISO 3166-1 alpha-3: its citizens are "citizens", the
     #: rest "foreign citizens"; the synthetic population lives there.
@@ -224,6 +240,7 @@ class Config:
     estimate: EstimateConfig = field(default_factory=EstimateConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
+    monthly: MonthlyConfig = field(default_factory=MonthlyConfig)
 
     def with_rule(self, rule: ResidenceRule) -> Config:
         return dataclasses.replace(

@@ -10,6 +10,14 @@ gets status superseded and superseded_by). The period is, in this order:
 3. otherwise the file name without its extension: re-delivering `border_crossings.csv`
    (as CSV or Parquet) replaces the earlier `border_crossings.csv`.
 
+Records. Every delivery may also send again a record_id that an earlier delivery of the
+source, of any period, holds: a deregistration or a permit decision sent as a new version
+of the record, a correction of a record already sent. The later row supersedes the
+earlier one: the earlier version moves to raw.<source>_superseded (with the load that
+superseded it) and the new one takes its place in raw.<source>, so raw.<source> holds one
+row per record_id, the latest delivered. "Later" is load order. A record_id twice within
+one file is still refused (check "unique").
+
 Two databases, one load. DuckDB cannot commit two database files in one transaction, so a
 load writes identifiers.duckdb first (rows keyed by the new load_id) and commits the
 warehouse last; the meta.loads row with status loaded is the commit point. Rows in
@@ -26,10 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from regmig.errors import RegmigError
-from regmig.schemas.tables.raw import SOURCE_TABLES
+from regmig.schemas.tables.raw import SOURCE_TABLES, SUPERSEDED_TABLES
 from regmig.warehouse.connection import transaction
 from regmig.warehouse.writes import registered
 
@@ -81,19 +88,6 @@ def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.sql("SELECT coalesce(max(load_id), 0) + 1 FROM meta.loads").fetchall()[0][0])
 
 
-def record_ids_in_force(
-    con: duckdb.DuckDBPyConnection, source: str, excluding_load: int | None
-) -> pl.DataFrame:
-    """record_id and load_id of every row of the source's loads in force, except the one
-    about to be superseded: a new delivery must not repeat them."""
-    table = SOURCE_TABLES[source].qualified
-    return con.sql(
-        f"SELECT record_id, NULL::BIGINT AS first_row, load_id FROM {table} "
-        "WHERE load_id IS DISTINCT FROM ?",
-        params=[excluding_load],
-    ).pl()
-
-
 def supersede(
     con: duckdb.DuckDBPyConnection, source: str, old_load_id: int, new_load_id: int
 ) -> None:
@@ -105,6 +99,17 @@ def supersede(
         "UPDATE meta.loads SET status = ?, superseded_by = ? WHERE load_id = ?",
         [SUPERSEDED, new_load_id, old_load_id],
     )
+
+
+def supersede_records(con: duckdb.DuckDBPyConnection, source: str, new_load_id: int) -> int:
+    """Inside the warehouse transaction of the new load, after its rows went in: earlier
+    versions of its record_ids move to raw.<source>_superseded. Returns how many."""
+    table, history = SOURCE_TABLES[source].qualified, SUPERSEDED_TABLES[source].qualified
+    earlier = (f"FROM {table} WHERE load_id <> $load AND record_id IN "
+               f"(SELECT record_id FROM {table} WHERE load_id = $load)")
+    con.execute(f"INSERT INTO {history} BY NAME SELECT *, $load AS superseded_by_load_id "
+                f"{earlier}", {"load": new_load_id})
+    return int(con.execute(f"DELETE {earlier}", {"load": new_load_id}).fetchall()[0][0])
 
 
 def record_refusal(

@@ -10,7 +10,9 @@ Guarantees:
 - A file unreadable as a whole is refused (RegmigError, one line naming file and cause)
   and recorded in meta.loads with status refused; nothing of it is loaded.
 - Idempotent: the same bytes offered again are reported and skipped; a new delivery for a
-  source and period supersedes the one in force (loads.py says how the period is known).
+  source and period supersedes the one in force (loads.py says how the period is known),
+  and a record_id sent again supersedes its earlier version, which is kept in
+  raw.<source>_superseded.
 - Atomic: rows are first staged in files (staging.py), then taken in by one transaction
   per database; identifiers.duckdb commits first, the warehouse last, and leftovers of a
   load that died in between are removed on the next run (loads.py). A crash or kill
@@ -62,6 +64,8 @@ class LoadResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     superseded_load_id: int | None = None
+    #: Earlier versions of records this file sent again (moved to raw.<source>_superseded).
+    records_superseded: int = 0
     message: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -76,6 +80,8 @@ class LoadResult:
                 f"(load {self.load_id}, period {self.period})")
         if self.superseded_load_id is not None:
             text += f"; supersedes load {self.superseded_load_id}"
+        if self.records_superseded:
+            text += f"; {self.records_superseded} records sent again supersede earlier versions"
         return text
 
 
@@ -96,6 +102,9 @@ class IngestSummary:
         if result.rows_loaded:
             table = f"raw.{result.source}"
             self.row_counts[table] = self.row_counts.get(table, 0) + result.rows_loaded
+        if result.records_superseded:
+            table = f"raw.{result.source}_superseded"
+            self.row_counts[table] = self.row_counts.get(table, 0) + result.records_superseded
         for step, seconds in result.timings.items():
             self.timings[step] = self.timings.get(step, 0.0) + seconds
 
@@ -244,9 +253,9 @@ class _Databases:
         warehouse, identifiers = self.warehouse, self.identifiers
         load_id = loads.next_load_id(warehouse)
         prior = loads.load_in_force(warehouse, source, result.period)
-        seen = validation.SeenRecords(
-            loads.record_ids_in_force(warehouse, source, prior.load_id if prior else None)
-        )
+        # Record ids of earlier loads may come again (they supersede, see loads.py): only
+        # a repeat within this file is refused.
+        seen = validation.SeenRecords(pl.DataFrame(schema=validation.SEEN_SCHEMA))
         timings: dict[str, float] = defaultdict(float)
         depth = self.config.ingest.overlap_batches
         staged = staging.Staging(self.paths.out, load_id)
@@ -298,6 +307,8 @@ class _Databases:
             if prior is not None:
                 loads.supersede(warehouse, delivery.source, prior.load_id, load_id)
                 result.superseded_load_id = prior.load_id
+            result.records_superseded = loads.supersede_records(warehouse, delivery.source,
+                                                                load_id)
             self._record_load(delivery, load_id, result, run_id)
             identifiers.execute("COMMIT")
             identifiers_committed = True

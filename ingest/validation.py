@@ -7,8 +7,8 @@ row's non-identifying values as JSON). The row's identifying values go to
 ident.quarantine in identifiers.duckdb, never to the warehouse.
 
 Checks besides the model (schemas/deliveries.py):
-- "unique": a record_id already seen earlier in the file (the first row keeps it) or
-  loaded by another delivery of the same source that stays in force;
+- "unique": a record_id already seen earlier in the file (the first row keeps it); one
+  loaded by an earlier delivery is not a failure but a new version (ingest/loads.py);
 - "csv_structure": a CSV line with more or fewer fields than the header.
 """
 

@@ -1,4 +1,5 @@
-"""`regmig synth`: write a synthetic delivery with its ground truth."""
+"""`regmig synth`: write a synthetic delivery with its ground truth (with `--monthly`, one
+delivery folder per month, as the agencies send them: synth/monthly.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="file format of the deliveries (truth is always Parquet)")
     parser.add_argument("--config", type=str, default=None,
-                        help="TOML config file; its [synth] table sets the defaults")
+                        help="TOML config file; its [synth] table sets the defaults "
+                             "([monthly] those of --monthly)")
+    parser.add_argument("--monthly", action="store_true",
+                        help="one delivery folder per month, DIR/YYYY-MM/, with late "
+                             "records and corrections; truth/ for the whole span")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise RegmigError(f"{out}: exists and is not a folder")
-    summary = generate(synth, out, args.format, config.country)
+    if args.monthly:
+        from regmig.synth.monthly import generate_monthly
+
+        summary = generate_monthly(synth, config.monthly, out, args.format, config.country)
+    else:
+        summary = generate(synth, out, args.format, config.country)
     for line in summary.lines():
         print(line)
     return 0

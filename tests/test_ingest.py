@@ -176,20 +176,38 @@ def test_corrected_delivery_supersedes_the_same_period(sample_delivery, tmp_path
             == [(2,), (new.load_id,)]
 
 
-def test_record_id_of_a_delivery_in_force_is_not_loaded_twice(sample_delivery, tmp_path):
+def test_a_record_sent_again_supersedes_its_earlier_version(sample_delivery, tmp_path):
+    """A later delivery holding a record_id already loaded (a correction, a decision, a
+    deregistration) replaces that row in raw.<source>; the earlier version is kept in
+    raw.<source>_superseded. A repeat within one file is still refused."""
     paths = RunPaths(tmp_path / "run")
     rows = crossing_rows(sample_delivery, 10)
     march = tmp_path / "border_crossings_2024-03.csv"
     april = tmp_path / "border_crossings_2024-04.csv"
     rows.write_csv(march)
-    rows.tail(3).write_csv(april)
+    resent = rows.tail(3).with_columns(pl.lit("departure").alias("direction"))
+    pl.concat([resent, resent.head(1)]).write_csv(april)
     ingest_file(paths, Config(), "border_crossings", march, "r1")
     result = ingest_file(paths, Config(), "border_crossings", april, "r1")
-    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 0, 3)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected,
+            result.records_superseded) == (4, 3, 1, 3)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        reasons = [r[0] for r in con.sql("SELECT reason FROM raw.rejected "
-                                         "WHERE check_name = 'unique'").fetchall()]
-    assert len(reasons) == 3 and all("already loaded by load 1" in r for r in reasons)
+        in_force = con.sql("SELECT record_id, load_id, direction FROM raw.border_crossings "
+                           "ORDER BY record_id").pl()
+        earlier = con.sql("SELECT record_id, load_id, direction, superseded_by_load_id "
+                          "FROM raw.border_crossings_superseded ORDER BY record_id").pl()
+        (reason,) = con.sql("SELECT reason FROM raw.rejected "
+                            "WHERE check_name = 'unique'").fetchall()
+    assert in_force.height == 10 and in_force["record_id"].n_unique() == 10
+    assert in_force.filter(pl.col("load_id") == result.load_id)["record_id"].to_list() \
+        == sorted(resent["record_id"])
+    assert set(in_force.filter(pl.col("load_id") == result.load_id)["direction"]) \
+        == {"departure"}
+    assert earlier.select("record_id", "load_id", "superseded_by_load_id").rows() == [
+        (record_id, 1, result.load_id) for record_id in sorted(resent["record_id"])]
+    assert earlier["direction"].to_list() == rows.tail(3).sort("record_id")["direction"] \
+        .to_list()
+    assert "already in row 1 of this file" in reason[0]
 
 
 def test_orphans_of_an_uncommitted_load_are_removed_on_the_next_run(sample_delivery,

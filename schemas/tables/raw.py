@@ -129,4 +129,26 @@ SOURCE_TABLES = {
     "permits": PERMITS,
 }
 
-TABLES = (BORDER_CROSSINGS, POPULATION_REGISTER, PERMITS, REJECTED)
+
+def _superseded(table: Table) -> Table:
+    """Earlier versions of the source's records: a later delivery sent the record_id
+    again (a correction, a deregistration, a decision), and its row took their place."""
+    return Table(
+        "raw",
+        f"{table.name}_superseded",
+        f"Earlier versions of the rows of {table.qualified} (unit: cases, one row per "
+        "version): a later delivery holding the same record_id superseded each of them. "
+        f"The version in force is in {table.qualified}.",
+        table.columns + (
+            C("superseded_by_load_id", "BIGINT",
+              "Load (meta.loads) whose row with the same record_id replaced this version",
+              "NOT NULL"),
+        ),
+    )
+
+
+#: Each source's earlier record versions (record-level supersession, ingest/loads.py).
+SUPERSEDED_TABLES = {source: _superseded(table) for source, table in SOURCE_TABLES.items()}
+
+TABLES = (BORDER_CROSSINGS, POPULATION_REGISTER, PERMITS, REJECTED,
+          *SUPERSEDED_TABLES.values())
