@@ -173,9 +173,6 @@ class DisclosureConfig:
     #: Age breakdown of the Eurostat tables: "five_year" (Y_LT5 ... Y_GE85) or
     #: "single_year" (Y_LT1, Y1 ... Y_GE100).
     age_classification: AgeClassification = "five_year"
-    #: A provisional migration (window not closed) is counted when its modelled
-    #: probability of being long-term is at least this; its table is then provisional.
-    provisional_cutoff: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from regmig.config import Config
 from regmig.estimators.chain import RuleRun, run_rule
 from regmig.estimators.inputs import INPUT_TABLES, read_inputs
 from regmig.estimators.step4_events import migration_events
-from regmig.estimators.step4_events.totals import yearly_totals
+from regmig.estimators.step4_events.totals import calendar_periods, model_errors, tabulate
 from regmig.estimators.step5_stocks import stocks
 from regmig.estimators.step6_checks import backtest
 from regmig.estimators.step6_checks.sensitivity import sensitivity as sensitivity_table
@@ -54,9 +54,10 @@ class EstimateSummary:
         ]
         for row in self.totals:
             out.append(
-                f"  {row['year']} {row['kind']}: {row['estimate']:,.0f} "
-                f"({row['final']:,} final + {row['provisional_expected']:,.1f} provisional; "
-                f"{row['interval_level']:.0%} interval {row['lower']:,.0f}-{row['upper']:,.0f})"
+                f"  {row['year']} {row['kind']}: {row['published']:,} "
+                f"({row['final']:,} final + {row['provisional_expected']:,.1f} expected "
+                f"provisional; {row['interval_level']:.0%} interval "
+                f"{row['lower']:,.0f}-{row['upper']:,.0f})"
             )
         if self.backtests_covered:
             out.append(f"  backtest: {self.backtests_covered}")
@@ -91,7 +92,12 @@ def estimate(
                 inputs.observation_start, inputs.data_end, est.stock_reference_month_day)
             stock = stocks.resident_stock(run, inputs.register, inputs.persons, ref_dates)
             spells = stocks.residence_spells(run)
-            totals = yearly_totals(run, est.interval_level)
+            totals = tabulate(
+                events, calendar_periods(inputs.observation_start, inputs.data_end),
+                model_errors(run), est.interval_level,
+            ).with_columns(rule=pl.lit(est.rule.label),
+                           threshold_days=pl.lit(est.rule.threshold_days),
+                           window_days=pl.lit(est.rule.window_days))
         with clock.step("sensitivity"):
             sensitivity = sensitivity_table(
                 inputs, est, config.country, year, computed={est.rule: totals})
@@ -107,7 +113,9 @@ def estimate(
                            + run.repairs.arrivals_from_permits
                            + run.repairs.departures_from_deregistrations
                            + run.repairs.visitor_departures)
-        summary.totals = totals.filter(pl.col("year") == year).to_dicts()
+        summary.totals = totals.filter(
+            (pl.col("period") == "year") & (pl.col("year") == year)
+            & (pl.col("breakdown") == "total")).to_dicts()
         if revisions.height:
             summary.backtests_covered = (
                 f"{int(revisions['covered'].sum())} of {revisions.height} intervals cover "

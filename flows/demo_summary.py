@@ -2,8 +2,9 @@
 
 The sample is synthetic, so its true migrations are known (`truth/`). The summary puts
 the pipeline's immigration and emigration next to them: final moves against the true
-moves that the data up to its last day decide, and final plus expected provisional
-moves against all true moves.
+moves that the data up to its last day decide, and the published figure (final plus
+counted provisional moves, from stats.migration_totals, as the report and the release
+show it) with its interval against all true moves.
 """
 
 from __future__ import annotations
@@ -28,13 +29,9 @@ def _cases_and_persons(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _flows_against_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> list[str]:
     rows = con.execute("""
-        WITH estimated AS (
-            SELECT year(event_date) AS year, kind,
-                   count(*) FILTER (WHERE status = 'final') AS final,
-                   count(*) FILTER (WHERE status = 'final')
-                     + coalesce(sum(probability) FILTER (WHERE status = 'provisional'), 0)
-                     AS expected
-            FROM derived.migration_events GROUP BY ALL
+        WITH estimated AS (   -- the published figures (stats.migration_totals)
+            SELECT year, kind, final, published, lower, upper, status
+            FROM stats.migration_totals WHERE period = 'year' AND breakdown = 'total'
         ),
         truth AS (
             SELECT year(event_date) AS year, kind,
@@ -42,21 +39,25 @@ def _flows_against_truth(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> lis
                    count(*) AS all_moves
             FROM read_parquet(?) GROUP BY ALL
         )
-        SELECT year, kind, coalesce(e.final, 0), coalesce(e.expected, 0),
-               coalesce(t.decided, 0), coalesce(t.all_moves, 0)
+        SELECT year, kind, coalesce(e.final, 0), coalesce(e.published, 0), e.lower,
+               e.upper, coalesce(e.status, 'final'), coalesce(t.decided, 0),
+               coalesce(t.all_moves, 0)
         FROM estimated e FULL JOIN truth t USING (year, kind)
         ORDER BY year, kind DESC
     """, [str(truth_dir / "migration_events.parquet")]).fetchall()
     lines = [
         "Migration by year (persons' moves): regmig against the truth of the sample",
         f"  {'year':<6}{'kind':<13}{'final':>8}{'true*':>8}{'diff':>8}"
-        f"{'final+prov':>12}{'true all':>10}",
+        f"{'published':>11}{'95% interval':>16}{'true all':>10}",
     ]
-    for year, kind, final, expected, decided, all_moves in rows:
+    for year, kind, final, published, lower, upper, status, decided, all_moves in rows:
         diff = f"{100 * (final - decided) / decided:+.1f}%" if decided else "-"
+        flag = " p" if status == "provisional" else "  "
+        interval = f"{lower:,.0f}-{upper:,.0f}" if lower is not None else "-"
         lines.append(f"  {year:<6}{kind:<13}{final:>8,}{decided:>8,}{diff:>8}"
-                     f"{expected:>12,.0f}{all_moves:>10,}")
-    lines.append("  * true moves the data up to its last day decide (the final ones)")
+                     f"{published:>9,}{flag}{interval:>16}{all_moves:>10,}")
+    lines.append("  * true moves the data up to its last day decide (the final ones); "
+                 "p: provisional (final + counted provisional moves, as published)")
     return lines
 
 

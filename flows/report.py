@@ -106,59 +106,49 @@ def _runs_section(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
 
 
 def _flows_section(con: duckdb.DuckDBPyConnection) -> str:
+    # Every figure from stats.migration_totals, the one table the summary and the release
+    # read too.
     months = con.sql("""
-        WITH span AS (
-            SELECT date_trunc('month', min(event_date)) AS first,
-                   date_trunc('month', max(event_date)) AS last
-            FROM derived.migration_events
-        ),
-        calendar AS (
-            SELECT unnest(generate_series(first, last, INTERVAL 1 MONTH))::DATE AS month
-            FROM span WHERE first IS NOT NULL
-        ),
-        monthly AS (
-            SELECT date_trunc('month', event_date)::DATE AS month, kind,
-                   count(*) FILTER (WHERE status = 'final') AS final,
-                   coalesce(sum(probability) FILTER (WHERE status = 'provisional'), 0)
-                       AS provisional
-            FROM derived.migration_events GROUP BY ALL
-        )
-        SELECT strftime(c.month, '%Y-%m'),
-               coalesce(i.final, 0), coalesce(i.provisional, 0),
-               coalesce(e.final, 0), coalesce(e.provisional, 0)
-        FROM calendar c
-        LEFT JOIN monthly i ON i.month = c.month AND i.kind = 'immigration'
-        LEFT JOIN monthly e ON e.month = c.month AND e.kind = 'emigration'
-        ORDER BY c.month
+        SELECT strftime(period_start, '%Y-%m') AS month,
+               max(published) FILTER (WHERE kind = 'immigration'),
+               max(final) FILTER (WHERE kind = 'immigration'),
+               max(published) FILTER (WHERE kind = 'emigration'),
+               max(final) FILTER (WHERE kind = 'emigration')
+        FROM stats.migration_totals
+        WHERE period = 'month' AND breakdown = 'total'
+        GROUP BY ALL ORDER BY month
     """).fetchall()
     if not months:
         return "<h2>Migration by month</h2><p>No migration events were derived.</p>"
     labels = [m[0] for m in months]
     flows = line_chart(
-        "Immigration and emigration by month (final + expected provisional)", "persons",
-        labels,
-        {"immigration": [m[1] + m[2] for m in months],
-         "emigration": [m[3] + m[4] for m in months]},
+        "Immigration and emigration by month (published: final + counted provisional)",
+        "persons", labels,
+        {"immigration": [m[1] for m in months], "emigration": [m[3] for m in months]},
     )
     immigration = bar_chart("Immigration: final against provisional", "persons", labels,
-                            {"final": [m[1] for m in months],
-                             "provisional (expected)": [m[2] for m in months]}, stacked=True)
+                            {"final": [m[2] for m in months],
+                             "provisional (counted)": [m[1] - m[2] for m in months]},
+                            stacked=True)
     emigration = bar_chart("Emigration: final against provisional", "persons", labels,
-                           {"final": [m[3] for m in months],
-                            "provisional (expected)": [m[4] for m in months]}, stacked=True)
+                           {"final": [m[4] for m in months],
+                            "provisional (counted)": [m[3] - m[4] for m in months]},
+                           stacked=True)
     yearly = con.sql("""
-        SELECT year(event_date)::VARCHAR AS year, kind,
-               count(*) FILTER (WHERE status = 'final') AS final,
-               round(coalesce(sum(probability) FILTER (WHERE status = 'provisional'), 0), 1)
-        FROM derived.migration_events GROUP BY ALL ORDER BY year, kind
+        SELECT year::VARCHAR, kind, published, final, round(provisional_expected, 1),
+               round(lower), round(upper), status
+        FROM stats.migration_totals
+        WHERE period = 'year' AND breakdown = 'total' ORDER BY year, kind
     """).fetchall()
     return (
         "<h2>Migration by month</h2>"
         '<p class="note">Long-term migrations under the residence rule, counted in persons\' '
         "moves. A provisional move is one whose window had not closed at the end of the "
-        "data; it counts with its modelled probability.</p>"
+        "data; it counts with its modelled probability, and the published integers count "
+        "a systematic selection of them so that every figure is a whole number.</p>"
         + flows + immigration + emigration
-        + _table(["year", "kind", "final", "provisional (expected)"], yearly)
+        + _table(["year", "kind", "published", "final", "provisional (expected)",
+                  "95% lower", "95% upper", "status"], yearly)
     )
 
 
@@ -229,7 +219,7 @@ def _suppression_section(con: duckdb.DuckDBPyConnection, paths: RunPaths) -> str
 
 def render_report(con: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str) -> str:
     sections = [_runs_section(con, run_id)]
-    if _has_table(con, "derived.migration_events"):
+    if _has_table(con, "stats.migration_totals"):
         sections.append(_flows_section(con))
     if _has_table(con, "core.person_map"):
         sections.append(_linkage_section(con, producing_run(con, run_id, "link")))

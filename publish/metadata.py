@@ -58,9 +58,10 @@ def describe(
     if provisional_share > 0:
         footnotes.append(
             f"Provisional: {provisional_share:.1%} of the counted migrations are crossings "
-            f"whose window had not closed by the end of the data; each is counted when its "
-            f"modelled probability of being long-term is at least "
-            f"{disclosure.provisional_cutoff:g}."
+            "whose window had not closed by the end of the data. They are counted by a "
+            "systematic selection in order of their modelled probabilities of being "
+            "long-term, so that every total is its expected value rounded and the cells "
+            "add up to it."
         )
     if disclosure.method == "rounding":
         footnotes.append(f"Every cell is randomly rounded to a multiple of "

@@ -20,8 +20,8 @@ from fixtures.estimate import truth_linked_inputs
 from regmig.config import Config, SynthConfig
 from regmig.estimators.chain import run_rule
 from regmig.estimators.inputs import truncate
-from regmig.estimators.step3_provisional import features, intervals, logistic, training
-from regmig.estimators.step4_events.totals import period_totals
+from regmig.estimators.step3_provisional import features, logistic, training
+from regmig.estimators.step4_events.totals import run_totals, tabulate
 from regmig.estimators.step6_checks import backtest
 from regmig.synth.generate import generate
 
@@ -102,12 +102,23 @@ def test_fractional_labels_fit_their_mean() -> None:
     assert np.allclose(beta, [-1.0, 0.8], atol=1e-3)
 
 
-def test_interval_adds_bernoulli_and_model_error() -> None:
-    p = np.array([0.5] * 100)
-    t = intervals.total(10, p, 0.1, 0.95)
-    half = 1.959964 * (25 + 25) ** 0.5
-    assert t.estimate == 60 and abs((t.upper - t.lower) / 2 - half) < 1e-3
-    assert intervals.total(10, np.array([]), 0.1, 0.95).lower == 10
+def test_interval_adds_chance_and_model_error() -> None:
+    """10 final events and 100 open ones at p = 0.5: chance variance 25, and a model
+    error of 10% of the 50 expected, s.d. 5, variance 25."""
+    day = date(2024, 3, 1)
+    events = pl.DataFrame({
+        "kind": ["immigration"] * 110, "event_date": [day] * 110,
+        "status": ["final"] * 10 + ["provisional"] * 100,
+        "probability": [1.0] * 10 + [0.5] * 100,
+    })
+    year = pl.DataFrame({"period": ["year"], "period_start": [date(2024, 1, 1)],
+                         "period_end": [date(2024, 12, 31)]})
+    totals = tabulate(events, year, {"immigration": 0.1}, 0.95, with_breakdowns=False)
+    row = totals.filter(pl.col("kind") == "immigration").row(0, named=True)
+    assert row["estimate"] == 60 and row["chance_sd"] == 5 and row["model_sd"] == 5
+    assert abs((row["upper"] - row["lower"]) / 2 - 1.959964 * (25 + 25) ** 0.5) < 1e-3
+    empty = totals.filter(pl.col("kind") == "emigration").row(0, named=True)
+    assert empty["estimate"] == empty["lower"] == empty["upper"] == 0
 
 
 def test_revision_table(long_inputs, full_run) -> None:
@@ -120,9 +131,12 @@ def test_revision_table(long_inputs, full_run) -> None:
     assert table.columns == list(backtest.REVISION_COLUMNS)
     # The final figure is the full data's count of final events in the period.
     row = table.row(0, named=True)
-    final = period_totals(full_run, row["period_start"], row["period_end"], 0.95)
-    assert final[row["kind"]].final == row["final"]
-    assert final[row["kind"]].expected_provisional == 0  # every window has closed
+    window = pl.DataFrame({"period": ["backtest"], "period_start": [row["period_start"]],
+                           "period_end": [row["period_end"]]})
+    final = run_totals(full_run, window, 0.95).filter(pl.col("kind") == row["kind"]).row(
+        0, named=True)
+    assert final["final"] == row["final"]
+    assert final["provisional_expected"] == 0  # every window has closed
     assert (table["revision"] == table["final"] - table["first_estimate"]).all()
     assert table["relative_revision"].abs().mean() < 0.25, table
     assert table["covered"].mean() >= 0.5, table

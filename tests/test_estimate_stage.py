@@ -105,6 +105,34 @@ def test_stats_tables_written_and_commented(warehouse) -> None:
         assert not uncommented, (table.qualified, uncommented)
 
 
+def test_one_table_holds_every_figure(warehouse) -> None:
+    """stats.migration_totals: each year's published figure is its estimate rounded, a
+    count of the events marked counted; its months, quarters and every breakdown add up
+    to it; and the sensitivity table's 12/16 rows are the same numbers."""
+    totals = warehouse.sql("SELECT * FROM stats.migration_totals").pl()
+    years = totals.filter((pl.col("period") == "year") & (pl.col("breakdown") == "total"))
+    assert years.height == 2 * 3  # 2022-2024, both kinds
+    assert (years["published"] == (years["estimate"] + 0.5).floor()).all()
+    provisional = years.filter(pl.col("status") == "provisional")
+    assert provisional.height >= 2 and (provisional["provisional_expected"] > 0).all()
+    assert ((provisional["chance_sd"] > 0) & (provisional["model_sd"] >= 0)).all()
+    counted = warehouse.sql(
+        "SELECT year(event_date)::INTEGER AS year, kind, count(*) AS n "
+        "FROM derived.migration_events WHERE counted GROUP BY ALL").pl()
+    assert years.join(counted, on=["year", "kind"]).select(
+        (pl.col("published") == pl.col("n")).all()).item()
+    parts = totals.filter((pl.col("period") != "year") | (pl.col("breakdown") != "total"))
+    added = parts.group_by("period", "breakdown", "year", "kind").agg(
+        pl.col("published").sum()).join(years.select("year", "kind", total="published"),
+                                        on=["year", "kind"])
+    assert added.height == 2 * 3 * (2 + 6)
+    assert (added["published"] == added["total"]).all(), added
+    sensitivity = warehouse.sql("SELECT * FROM stats.sensitivity WHERE rule = '12/16'").pl()
+    same = sensitivity.join(years, on=["year", "kind"])
+    assert same.height == 2 and (same["published"] == same["published_right"]).all()
+    assert (same["lower"] == same["lower_right"]).all()
+
+
 def test_quality_indicators(warehouse) -> None:
     quality = dict(warehouse.sql(
         "SELECT indicator, value FROM meta.quality WHERE stage = 'estimate'").fetchall())

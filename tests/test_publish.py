@@ -72,7 +72,7 @@ def test_tables_count_what_the_warehouse_holds(published_run):
         assert "migration_totals" in kept
         expected = con.sql(
             "SELECT count(*) FROM derived.migration_events WHERE kind = 'immigration' "
-            "AND year(event_date) = ? AND (status = 'final' OR probability >= 0.5)",
+            "AND year(event_date) = ? AND counted",
             params=[YEAR]).fetchall()[0][0]
         stock = con.sql("SELECT count(*) FROM derived.resident_stock WHERE ref_date = ?",
                         params=[date(YEAR, 1, 1)]).fetchall()[0][0]

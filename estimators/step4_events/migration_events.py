@@ -1,5 +1,6 @@
 """derived.migration_events: one row per long-term migration, final or provisional, with
-the person's characteristics at the time of the move."""
+the person's characteristics at the time of the move, and whether the published figures
+count it (`counting`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import polars as pl
 
 from regmig.estimators.ages import age_in_years
 from regmig.estimators.chain import RuleRun
+from regmig.estimators.step4_events.counting import counted
 from regmig.estimators.step4_events.totals import candidate_events
 
 EVENT_COLUMNS = (
     "person_id", "record_id", "event_date", "kind", "status", "probability", "citizenship",
-    "sex", "age", "country_of_birth", "previous_next_country", "reason", "rule",
+    "sex", "age", "country_of_birth", "previous_next_country", "reason", "counted", "rule",
 )
 
 
@@ -49,7 +51,7 @@ def migration_events(
     declared_abroad = pl.when(pl.col("country_of_residence") != country).then(
         "country_of_residence"
     )
-    return (
+    out = (
         events.join(held, on=["person_id", "seq"], how="left")
         .with_columns(
             age=age_in_years(pl.col("crossing_date"), pl.col("birth_year"),
@@ -72,6 +74,7 @@ def migration_events(
         )
         .sort("event_date", "person_id")
     )
+    return out.with_columns(counted=counted(out)).select(EVENT_COLUMNS)
 
 
 def permit_held(crossings: pl.DataFrame, permits: pl.DataFrame) -> pl.DataFrame:

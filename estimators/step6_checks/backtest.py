@@ -17,7 +17,7 @@ import polars as pl
 from regmig.config import EstimateConfig
 from regmig.estimators.chain import RuleRun, run_rule
 from regmig.estimators.inputs import EstimateInputs, truncate
-from regmig.estimators.step4_events.totals import candidate_events, period_totals
+from regmig.estimators.step4_events.totals import candidate_events, run_totals
 
 REVISION_COLUMNS = (
     "cut_date", "period_start", "period_end", "kind", "first_estimate", "lower", "upper",
@@ -58,7 +58,10 @@ def revision_details(
     for cut in cut_dates(inputs, config):
         start = cut - timedelta(days=config.backtest_period_days - 1)
         early = run_rule(truncate(inputs, cut), config, config.rule, country)
-        for kind, first in period_totals(early, start, cut, config.interval_level).items():
+        window = pl.DataFrame({"period": ["backtest"], "period_start": [start],
+                               "period_end": [cut]})
+        for first in run_totals(early, window, config.interval_level).iter_rows(named=True):
+            kind = first["kind"]
             final = final_events.filter(
                 (pl.col("kind") == kind) & pl.col("crossing_date").is_between(start, cut)
             ).height
@@ -67,14 +70,14 @@ def revision_details(
                 "period_start": start,
                 "period_end": cut,
                 "kind": kind,
-                "first_estimate": first.estimate,
-                "lower": first.lower,
-                "upper": first.upper,
+                "first_estimate": first["estimate"],
+                "lower": first["lower"],
+                "upper": first["upper"],
                 "final": final,
-                "revision": final - first.estimate,
-                "relative_revision": (final - first.estimate) / final if final else None,
-                "covered": first.lower <= final <= first.upper,
-                "bernoulli_sd": first.bernoulli_variance**0.5,
+                "revision": final - first["estimate"],
+                "relative_revision": (final - first["estimate"]) / final if final else None,
+                "covered": first["lower"] <= final <= first["upper"],
+                "bernoulli_sd": first["chance_sd"],
             })
     schema = {
         "cut_date": pl.Date, "period_start": pl.Date, "period_end": pl.Date,

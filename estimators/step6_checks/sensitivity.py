@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from regmig.config import SENSITIVITY_RULES, EstimateConfig, ResidenceRule
 from regmig.estimators.chain import run_rule
 from regmig.estimators.inputs import EstimateInputs
-from regmig.estimators.step4_events.totals import yearly_totals
+from regmig.estimators.step4_events.migration_events import migration_events
+from regmig.estimators.step4_events.totals import model_errors, tabulate
 
 
 def sensitivity(
@@ -21,15 +24,28 @@ def sensitivity(
 ) -> pl.DataFrame:
     """Totals of `year` under each rule (long form: one row per rule and kind).
 
-    `computed`: yearly totals already at hand for some rules (the stage's own rule)."""
+    `computed`: stats.migration_totals frames already at hand for some rules (the stage's
+    own rule); the others are estimated here, through the same chain and tabulation."""
     computed = computed or {}
-    frames = [
-        computed[rule] if rule in computed
-        else yearly_totals(run_rule(inputs, config, rule, country), config.interval_level)
-        for rule in rules
-    ]
-    return pl.concat(frames).filter(pl.col("year") == year).sort("kind", "threshold_days",
-                                                                  "window_days")
+    year_period = pl.DataFrame({"period": ["year"], "period_start": [date(year, 1, 1)],
+                                "period_end": [date(year, 12, 31)]})
+    frames = []
+    for rule in rules:
+        if rule in computed:
+            table = computed[rule]
+        else:
+            run = run_rule(inputs, config, rule, country)
+            events = migration_events(run, inputs.persons, inputs.permits, country)
+            table = tabulate(events, year_period, model_errors(run), config.interval_level,
+                             with_breakdowns=False)
+        frames.append(table.filter((pl.col("period") == "year") & (pl.col("year") == year)
+                                   & (pl.col("breakdown") == "total")).with_columns(
+            rule=pl.lit(rule.label), threshold_days=pl.lit(rule.threshold_days),
+            window_days=pl.lit(rule.window_days)))
+    return pl.concat(frames, how="diagonal_relaxed").select(
+        "year", "kind", "final", "provisional_expected", "published", "estimate", "lower",
+        "upper", "interval_level", "rule", "threshold_days", "window_days",
+    ).sort("kind", "threshold_days", "window_days")
 
 
 def side_by_side(table: pl.DataFrame) -> pl.DataFrame:

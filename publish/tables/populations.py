@@ -5,7 +5,10 @@ countries as Eurostat codes (NAT for the reporting country, UNK when unknown), a
 Eurostat age codes, sex as M | F | UNK. Tables then only roll codes up (cube.py).
 
 Persons are counted with `person_id`; cases (crossings, applications, permits) with
-`record_id`; migrations with `event_id` (one row per long-term migration).
+`record_id`; migrations with `event_id` (one row per long-term migration). Migrations are
+the events the estimate stage marks `counted` (every final one and a systematic selection
+of provisional ones), so every cell, margin and total is a count of the same events and
+the yearly totals equal the published figures of stats.migration_totals.
 """
 
 from __future__ import annotations
@@ -92,7 +95,6 @@ def build_populations(
     con.execute(f"CREATE OR REPLACE TEMP MACRO sex_code(s) AS {sex_code_sql('s')}")
     params = {
         "y0": ref.period_start, "y1": ref.period_end, "d": ref.stock_date, "nat": nat,
-        "cutoff": config.disclosure.provisional_cutoff,
     }
     counts = {}
     for name, sql in _population_sql().items():
@@ -143,7 +145,7 @@ def _population_sql() -> dict[str, str]:
                age_code(e.age) AS age, sex_code(e.sex) AS sex, e.status
         FROM derived.migration_events AS e
         WHERE e.kind = '{kind}' AND e.event_date BETWEEN $y0 AND $y1
-          AND (e.status = 'final' OR e.probability >= $cutoff)"""
+          AND e.counted"""
     crossings = f"""
         SELECT c.record_id, c.person_id, {person_attrs}
         FROM core.crossings AS c JOIN core.persons AS p ON p.person_id = c.person_id

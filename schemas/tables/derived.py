@@ -67,6 +67,10 @@ MIGRATION_EVENTS = Table(
         C("kind", "VARCHAR", "immigration | emigration", "NOT NULL"),
         C("status", "VARCHAR", "final | provisional", "NOT NULL"),
         C("probability", "DOUBLE", "1 for final events; modelled probability for provisional"),
+        C("counted", "BOOLEAN",
+          "True when the published figures count the event: every final event, and a "
+          "systematic selection of provisional ones by cumulative probability, so that "
+          "published cells are whole numbers that add up to the rounded expected totals"),
         C("citizenship", "VARCHAR", "Citizenship at the time of the move, ISO alpha-3"),
         C("sex", "VARCHAR", "M | F"),
         C("age", "INTEGER", "Age in completed years on the event date"),

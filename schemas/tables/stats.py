@@ -5,19 +5,49 @@ from regmig.schemas.table_spec import C, Table
 MIGRATION_TOTALS = Table(
     "stats",
     "migration_totals",
-    "Immigration and emigration per calendar year (unit: long-term migrations, i.e. "
-    "persons' moves): final events plus the probabilities of provisional ones, with an "
-    "interval.",
+    "THE estimate of every migration figure (unit: long-term migrations, i.e. persons' "
+    "moves), one row per period, kind and breakdown category: final events, the expected "
+    "number of provisional ones, the interval with its chance and model parts, and the "
+    "published integer (final + counted events) that the run report, the demo summary and "
+    "the release all show. Years carry every breakdown; quarters and months the total.",
     (
-        C("year", "INTEGER", "Calendar year of the crossing dates", "NOT NULL"),
+        C("period", "VARCHAR", "year | quarter | month", "NOT NULL"),
+        C("period_start", "DATE", "First day of the period", "NOT NULL"),
+        C("period_end", "DATE", "Last day of the period", "NOT NULL"),
+        C("year", "INTEGER", "Calendar year of the period", "NOT NULL"),
         C("kind", "VARCHAR", "immigration | emigration", "NOT NULL"),
+        C("breakdown", "VARCHAR",
+          "total | sex | age | citizenship | country_of_birth | previous_next_country | "
+          "reason: the variable the row breaks the figure down by", "NOT NULL"),
+        C("category", "VARCHAR",
+          "The category of the breakdown: TOTAL for the total; M | F | UNK for sex; age in "
+          "completed years (UNK unknown); ISO alpha-3 countries (UNK unknown); permit type, "
+          "citizen or none for reason", "NOT NULL"),
         C("final", "BIGINT", "Final long-term migrations (moves)"),
+        C("provisional_events", "BIGINT",
+          "Provisional crossings that may be long-term migrations (cases with a "
+          "probability above zero)"),
         C("provisional_expected", "DOUBLE",
-          "Sum of the probabilities of provisional crossings (expected moves)"),
-        C("estimate", "DOUBLE", "final + provisional_expected (moves)"),
-        C("lower", "DOUBLE", "Lower bound of the interval of estimate (moves)"),
+          "Sum of the probabilities of the provisional crossings (expected moves)"),
+        C("counted", "BIGINT",
+          "Provisional crossings the published integer counts (derived.migration_events."
+          "counted: a systematic selection by cumulative probability)"),
+        C("published", "BIGINT",
+          "The published figure: final + counted (moves). For a year, the estimate rounded"),
+        C("estimate", "DOUBLE", "final + provisional_expected (expected moves)"),
+        C("chance_sd", "DOUBLE",
+          "Standard deviation of the estimate from chance: the provisional crossings' "
+          "own outcomes, sqrt(sum p(1 - p)) (moves)"),
+        C("model_sd", "DOUBLE",
+          "Standard deviation of the estimate from the model's error on totals, as "
+          "measured by validation on earlier crossings (moves)"),
+        C("lower", "DOUBLE", "Lower bound of the interval of estimate (moves; never below "
+          "final)"),
         C("upper", "DOUBLE", "Upper bound of the interval of estimate (moves)"),
         C("interval_level", "DOUBLE", "Coverage of the interval, e.g. 0.95"),
+        C("status", "VARCHAR",
+          "final (no provisional crossing in the cell) | provisional (published flag p)",
+          "NOT NULL"),
         C("rule", "VARCHAR", "Residence rule, e.g. 12/16"),
         C("threshold_days", "INTEGER", "V of the rule (days)"),
         C("window_days", "INTEGER", "W of the rule (days)"),
@@ -28,9 +58,25 @@ MIGRATION_TOTALS = Table(
 SENSITIVITY = Table(
     "stats",
     "sensitivity",
-    "The same years under each rule of the sensitivity set (12/16, 12/12, 9/12), side "
-    "by side in long form (unit: long-term migrations, i.e. persons' moves).",
-    MIGRATION_TOTALS.columns,
+    "The reference year's totals under each rule of the sensitivity set (12/16, 12/12, "
+    "9/12), side by side in long form (unit: long-term migrations, i.e. persons' moves); "
+    "the configured rule's rows equal its rows in stats.migration_totals.",
+    (
+        C("year", "INTEGER", "Calendar year of the crossing dates", "NOT NULL"),
+        C("kind", "VARCHAR", "immigration | emigration", "NOT NULL"),
+        C("final", "BIGINT", "Final long-term migrations (moves)"),
+        C("provisional_expected", "DOUBLE",
+          "Sum of the probabilities of provisional crossings (expected moves)"),
+        C("published", "BIGINT", "final + counted provisional crossings (moves)"),
+        C("estimate", "DOUBLE", "final + provisional_expected (moves)"),
+        C("lower", "DOUBLE", "Lower bound of the interval of estimate (moves)"),
+        C("upper", "DOUBLE", "Upper bound of the interval of estimate (moves)"),
+        C("interval_level", "DOUBLE", "Coverage of the interval, e.g. 0.95"),
+        C("rule", "VARCHAR", "Residence rule, e.g. 12/16"),
+        C("threshold_days", "INTEGER", "V of the rule (days)"),
+        C("window_days", "INTEGER", "W of the rule (days)"),
+        C("run_id", "VARCHAR", "Estimate run that wrote the row"),
+    ),
 )
 
 PROVISIONAL_REVISIONS = Table(
