@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,23 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/regmig demo
 
-## Lint, then run the whole test suite.
-test: $(STAMP)
+## Lint, then run the whole test suite (the report tests need a headless browser).
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+## Debian's chromium for the report tests (tests/browser.py), installed when absent.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (headless browser for the report tests)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -qq chromium >/dev/null 2>&1 || { \
+	    $$sudo apt-get update -qq >/dev/null && $$sudo apt-get install -y -qq chromium >/dev/null; }; }
+
+## Screenshots of the demo's two reports for the README (run `make demo` first).
+screenshots: $(STAMP) browser
+	$(BIN)/python tests/browser.py regmig-out docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

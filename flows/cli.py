@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from regmig import __version__
@@ -52,12 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _release_frames(error: BaseException | None) -> None:
+    """Drop the local variables of the frames an error passed through.
+
+    Prefect keeps a failed run's exception, and with it every frame of its traceback,
+    until the process exits: their DuckDB connections and relations would then outlive
+    the DuckDB module, which reports each of them as leaked ("nanobind: leaked ...").
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args._run(args) or 0)
     except RegmigError as exc:
         print(f"regmig: error: {exc}", file=sys.stderr)
+        _release_frames(exc)
         return 2
     except KeyboardInterrupt:
         print("regmig: interrupted", file=sys.stderr)

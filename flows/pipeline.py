@@ -8,14 +8,18 @@ never interrupted.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
 
 from regmig.errors import RegmigError
+from regmig.flows.progress_display import progress_display
+from regmig.flows.run_log import say
 from regmig.flows.run_settings import build_config
 from regmig.flows.stage_flows import (
     StageOutcome,
@@ -29,6 +33,13 @@ from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.runs import RunRecord, close_interrupted_runs, new_run_id, recorded_run
 
 STAGES = ("ingest", "link", "estimate", "publish")
+
+# DuckDB's classes appear in this module's annotations as strings only. Prefect keeps
+# flow functions alive to the interpreter's very end, and a DuckDB class still
+# referenced then (by an evaluated annotation) is reported by DuckDB's bindings as
+# leaked, dozens of "nanobind: leaked ..." lines after every run. (`from __future__
+# import annotations` would quote all of them, but Prefect then fails to resolve the
+# flows' parameter types when a worker or `serve` runs them.)
 
 
 @dataclass
@@ -44,13 +55,7 @@ class PipelineResult:
         return RunPaths(self.out_dir)
 
 
-def say(message: str) -> None:
-    """Progress for the person at the terminal (stdout) and for the Prefect UI (log)."""
-    print(message, flush=True)
-    get_run_logger().info("%s", message)
-
-
-def open_run_folder(paths: RunPaths) -> duckdb.DuckDBPyConnection:
+def open_run_folder(paths: RunPaths) -> "duckdb.DuckDBPyConnection":
     try:
         return open_warehouse(paths)
     except duckdb.IOException as exc:
@@ -62,7 +67,7 @@ def open_run_folder(paths: RunPaths) -> duckdb.DuckDBPyConnection:
         raise
 
 
-def publish_year(con: duckdb.DuckDBPyConnection, reference_year: int | None) -> int:
+def publish_year(con: "duckdb.DuckDBPyConnection", reference_year: int | None) -> int:
     """The year to publish: the one asked for, else the estimate stage's default (the
     last calendar year the crossings cover completely)."""
     from regmig.estimators.stage import default_reference_year
@@ -75,7 +80,13 @@ def publish_year(con: duckdb.DuckDBPyConnection, reference_year: int | None) -> 
     return default_reference_year(data_end)
 
 
-@flow(name="regmig-pipeline", log_prints=False)
+def run_name() -> str:
+    """The flow run's name in the UI: the month it ran and its delivery folder, e.g.
+    "regmig-2026-12 deliveries"."""
+    return f"regmig-{datetime.now(UTC):%Y-%m} {Path(flow_run.parameters['input_dir']).name}"
+
+
+@flow(name="regmig-pipeline", flow_run_name=run_name, log_prints=False)
 def pipeline_flow(
     input_dir: Path,
     out_dir: Path,
@@ -95,6 +106,7 @@ def pipeline_flow(
     unchanged.
     """
     from regmig.flows.report import write_report
+    from regmig.flows.run_summary import publish_summary
 
     started = time.perf_counter()
     input_dir, out_dir = Path(input_dir), Path(out_dir)
@@ -126,28 +138,30 @@ def pipeline_flow(
         with recorded_run(con, record):
             outcomes = []
 
-            def stage(number: int, name: str, run: StageOutcome) -> None:
-                outcomes.append(run)
-                record.timings[name] = round(run.seconds, 3)
-                record.row_counts |= {f"{name}.{k}": v for k, v in run.row_counts.items()}
-                say(f"[{number}/{len(STAGES)}] {name}: {run.status} in {run.seconds:.1f} s")
-                for line in run.lines:
-                    say(f"      {line}")
+            def stage(number: int, name: str, run: Callable[[], StageOutcome],
+                      detail: str = "") -> None:
+                label = f"[{number}/{len(STAGES)}] {name}"
+                say(f"{label}{detail} ...")
+                with progress_display(label + detail):
+                    outcome = run()
+                outcomes.append(outcome)
+                record.timings[name] = round(outcome.seconds, 3)
+                record.row_counts |= {f"{name}.{k}": v for k, v in outcome.row_counts.items()}
+                say(f"{label}: {outcome.status} in {outcome.seconds:.1f} s")
 
-            say(f"[1/{len(STAGES)}] ingest ...")
-            stage(1, "ingest", ingest_flow(out_dir, input_dir, run_id, config))
-            say(f"[2/{len(STAGES)}] link ...")
-            stage(2, "link", link_flow(out_dir, run_id, config, force))
-            say(f"[3/{len(STAGES)}] estimate ...")
-            stage(3, "estimate", estimate_flow(out_dir, run_id, config, reference_year, force))
+            stage(1, "ingest", lambda: ingest_flow(out_dir, input_dir, run_id, config))
+            stage(2, "link", lambda: link_flow(out_dir, run_id, config, force))
+            stage(3, "estimate",
+                  lambda: estimate_flow(out_dir, run_id, config, reference_year, force))
             year = publish_year(con, reference_year)
             record.parameters["publish_year"] = year
-            say(f"[4/{len(STAGES)}] publish {year} ...")
-            stage(4, "publish", publish_flow(out_dir, run_id, config, year, force))
+            stage(4, "publish", lambda: publish_flow(out_dir, run_id, config, year, force),
+                  detail=f" {year}")
             report_started = time.perf_counter()
             write_report(con, paths, run_id)
             record.timings["report"] = round(time.perf_counter() - report_started, 3)
             say(f"run report: {paths.report}")
+            publish_summary(con, paths, run_id, year)
             record.timings["total"] = round(time.perf_counter() - started, 3)
     finally:
         con.close()

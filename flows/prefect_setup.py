@@ -6,10 +6,8 @@ the environment at import time.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import sys
 
 from regmig.errors import RegmigError
 
@@ -39,30 +37,15 @@ class _UserErrorOnce(logging.Filter):
                        for name in _error_names())
 
 
-def _mute_interpreter_teardown() -> None:
-    """Send what the interpreter writes while tearing down to /dev/null.
-
-    Prefect's background threads still hold DuckDB objects when Python exits, and
-    DuckDB's bindings (nanobind) then report dozens of "leaked instance" lines: a false
-    alarm at teardown, printed after the command has said all it has to say.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stderr.fileno())
-
-
 def prepare(quiet: bool = False) -> None:
     """Set Prefect's environment defaults, import it, and quiet its console.
 
-    `quiet` keeps Prefect's INFO lines off the terminal (our own progress lines tell the
-    story there); they still reach Prefect's database and UI through its API handler.
+    `quiet` keeps Prefect's INFO lines off the terminal and prints regmig's own lines
+    plainly instead (`run_log`); all of them still reach Prefect's database and UI
+    through its API handler.
     """
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # Registered before Prefect's own exit handlers, so it runs after them (atexit runs
-    # last-in first-out): Prefect has stopped its server and flushed its logs by then.
-    atexit.register(_mute_interpreter_teardown)
     import prefect.main  # noqa: F401  (sets up Prefect's logging handlers)
 
     for handler in logging.getLogger().handlers:
@@ -70,3 +53,7 @@ def prepare(quiet: bool = False) -> None:
             handler.addFilter(_UserErrorOnce())
             if quiet:
                 handler.setLevel(logging.WARNING)
+    if quiet:
+        from regmig.flows.run_log import show_plain_lines
+
+        show_plain_lines()

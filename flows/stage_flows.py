@@ -12,16 +12,18 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from regmig.config import Config
 from regmig.flows import stage_cache
+from regmig.flows.run_log import say
 from regmig.flows.stage_cache import StageCache
 from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.paths import RunPaths
@@ -140,7 +142,9 @@ def run_stage(
         con.close()
 
 
-def _row_counts_of(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> dict[str, int]:
+def _row_counts_of(con: "duckdb.DuckDBPyConnection", run_id: str, stage: str
+                   ) -> dict[str, int]:
+    # The annotation is a string: see the note in pipeline.py (nanobind's leak report).
     rows = con.execute(
         "SELECT row_counts FROM meta.runs WHERE run_id = ? AND stage = ?", [run_id, stage]
     ).fetchall()
@@ -148,14 +152,20 @@ def _row_counts_of(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> d
 
 
 def _log(outcome: StageOutcome) -> StageOutcome:
-    logger = get_run_logger()
-    logger.info("%s %s in %.1f s", outcome.stage, outcome.status, outcome.seconds)
+    """The stage's own lines, in its flow run's log (the pipeline says its status)."""
     for line in outcome.lines:
-        logger.info("%s", line)
+        say(f"      {line}")
     return outcome
 
 
-@flow(name="regmig-ingest", flow_run_name="ingest-{run_id}")
+def stage_run_name() -> str:
+    """A stage's flow run in the UI: its month and run, e.g. "regmig-2026-12 link
+    20261202T060001-3fa2b1c4" (the pipeline run is "regmig-2026-12 <delivery>")."""
+    stage = flow_run.flow_name.removeprefix("regmig-")
+    return f"regmig-{datetime.now(UTC):%Y-%m} {stage} {flow_run.parameters['run_id']}"
+
+
+@flow(name="regmig-ingest", flow_run_name=stage_run_name)
 def ingest_flow(out_dir: Path, input_dir: Path, run_id: str, config: Config) -> StageOutcome:
     """Validate the deliveries in `input_dir` and load them into the warehouse."""
     paths = RunPaths(out_dir)
@@ -165,7 +175,7 @@ def ingest_flow(out_dir: Path, input_dir: Path, run_id: str, config: Config) -> 
     ))
 
 
-@flow(name="regmig-link", flow_run_name="link-{run_id}")
+@flow(name="regmig-link", flow_run_name=stage_run_name)
 def link_flow(out_dir: Path, run_id: str, config: Config, force: bool = False) -> StageOutcome:
     """Link cases to persons; skipped when the loaded records and settings are unchanged."""
     paths = RunPaths(out_dir)
@@ -176,7 +186,7 @@ def link_flow(out_dir: Path, run_id: str, config: Config, force: bool = False) -
     ))
 
 
-@flow(name="regmig-estimate", flow_run_name="estimate-{run_id}")
+@flow(name="regmig-estimate", flow_run_name=stage_run_name)
 def estimate_flow(
     out_dir: Path, run_id: str, config: Config, reference_year: int | None = None,
     force: bool = False,
@@ -190,7 +200,7 @@ def estimate_flow(
     ))
 
 
-@flow(name="regmig-publish", flow_run_name="publish-{run_id}")
+@flow(name="regmig-publish", flow_run_name=stage_run_name)
 def publish_flow(
     out_dir: Path, run_id: str, config: Config, year: int, force: bool = False
 ) -> StageOutcome:

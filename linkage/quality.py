@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -97,8 +98,9 @@ def write_report(
     predictions: SplinkDataFrame,
     indicators: Sequence[Indicator],
     waterfall_pairs: int,
+    run_report: Path | None = None,
 ) -> None:
-    """The self-contained linkage report."""
+    """The self-contained linkage report; it links back to `run_report` if given."""
     charts = [
         ("Match weights of each comparison level", linker.visualisations.match_weights_chart()),
         ("m and u probabilities", linker.visualisations.m_u_parameters_chart()),
@@ -116,7 +118,10 @@ def write_report(
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
         "border-bottom:1px solid #ddd;text-align:left}</style>",
         *(f"<script>{source}</script>" for source in libraries.values()),
-        "</head><body><h1>Linkage report</h1><h2>Indicators</h2><table>",
+        "</head><body><h1>Linkage report</h1>",
+        *([f"<p><a id='run-report' href='{html.escape(os.path.relpath(run_report, path.parent))}'>"
+           "Back to the run report</a></p>"] if run_report else []),
+        "<h2>Indicators</h2><table>",
         "<tr><th>indicator</th><th>value</th><th>unit</th><th>detail</th></tr>",
     ]
     for name, value, unit, detail in indicators:

@@ -197,7 +197,7 @@ def _link(
             ]
         with timer.step("report"):
             quality.write_report(paths.linkage_report, linker, predictions,
-                                 indicators, settings.report_waterfall_pairs)
+                                 indicators, settings.report_waterfall_pairs, paths.report)
         summary.report = paths.linkage_report
 
         with timer.step("write_warehouse"):
@@ -236,7 +236,7 @@ def _model(work, warehouse, profiles_df, kept_rules, coverage, settings, timer, 
                 training.TrainingRecord(source="stored"), None)
     linker, train_timings, record = training.train_linker(
         work, profiles_df, kept_rules, coverage, settings)
-    timer.timings.update({k: round(v, 3) for k, v in train_timings.items()})
+    timer.timings.update(train_timings)
     if not record.em_passes:
         stored = training.latest_model(warehouse)
         if stored is not None:

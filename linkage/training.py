@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +38,8 @@ from regmig.linkage.model_settings import (
     build_settings,
     usable,
 )
+from regmig.warehouse import progress
+from regmig.warehouse.timing import Timer
 
 
 @dataclass
@@ -91,37 +92,34 @@ def train_linker(
     )
     linker = Linker(profiles, build_settings(blocking_rules, coverage, minimum),
                     log_level=None)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    _estimate_prior(work, linker, coverage, config, record)
-    timings["train_prior"] = time.perf_counter() - started
-    started = time.perf_counter()
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=config.u_max_pairs, seed=config.seed
-    )
-    record.u_pairs = min(config.u_max_pairs, coverage.profiles * (coverage.profiles - 1) // 2)
-    timings["train_u"] = time.perf_counter() - started
-    started = time.perf_counter()
-    trained_columns: set[str] = set()
-    for p in TRAINING_PASSES:
-        if not usable(p.keys, coverage, minimum):
-            record.em_skipped.append((p.name, "columns absent"))
-            continue
-        if trained_columns >= set(record.comparisons) - set(p.keys):
-            continue  # every comparison this pass could train is trained already
-        pairs = count_pairs(work, p)
-        if pairs < config.em_min_pairs:
-            record.em_skipped.append((p.name, f"{pairs} pairs"))
-            continue
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            p.sql(), max_pairs=config.em_max_pairs
+    timer = Timer()
+    with timer.step("train_prior"):
+        _estimate_prior(work, linker, coverage, config, record)
+    with timer.step("train_u"):
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=config.u_max_pairs, seed=config.seed
         )
-        record.em_passes.append((p.name, pairs))
-        trained_columns |= set(record.comparisons) - set(p.keys)
+    record.u_pairs = min(config.u_max_pairs, coverage.profiles * (coverage.profiles - 1) // 2)
+    trained_columns: set[str] = set()
+    with timer.step("train_m_em"):
+        for p in progress.counted("EM passes", TRAINING_PASSES):
+            if not usable(p.keys, coverage, minimum):
+                record.em_skipped.append((p.name, "columns absent"))
+                continue
+            if trained_columns >= set(record.comparisons) - set(p.keys):
+                continue  # every comparison this pass could train is trained already
+            pairs = count_pairs(work, p)
+            if pairs < config.em_min_pairs:
+                record.em_skipped.append((p.name, f"{pairs} pairs"))
+                continue
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                p.sql(), max_pairs=config.em_max_pairs
+            )
+            record.em_passes.append((p.name, pairs))
+            trained_columns |= set(record.comparisons) - set(p.keys)
     record.untrained_m = [c for c in record.comparisons if c not in trained_columns]
-    timings["train_m_em"] = time.perf_counter() - started
     trained = floor_m_probabilities(linker.misc.save_model_to_json(), config)
-    return Linker(profiles, trained, log_level=None), timings, record
+    return Linker(profiles, trained, log_level=None), timer.timings, record
 
 
 def _estimate_prior(

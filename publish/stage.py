@@ -38,6 +38,7 @@ from regmig.publish.tables.populations import (
     distinct_codes,
     provisional_share,
 )
+from regmig.warehouse import progress
 from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
@@ -151,7 +152,7 @@ def protect_tables(
     for table in tabulated:
         families[table.spec.family].append(table)
     protected = {}
-    for name, tables in families.items():
+    for name, tables in progress.counted("protect table families", families.items()):
         family = build_family(name, tables)
         result = protector(family, config)
         # The audit is re-run here on what the protector returned, whatever it claims.

@@ -117,6 +117,13 @@ def test_monthly_deployment_runs_on_a_real_server(
                 f"{flow_run.state}\n{serve_log.read_text()[-3000:]}"
             )
 
+    # The operator's log: each event once, and no leak report when a run's process ends.
+    log = serve_log.read_text(encoding="utf-8")
+    assert "nanobind" not in log and "Traceback" not in log, log[-3000:]
+    stage_lines = [line.split(" | ", 2)[-1] for line in log.splitlines()
+                   if "] ingest" in line or "] publish" in line]
+    assert len(stage_lines) == len(set(stage_lines)) >= 4, stage_lines
+
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         pipeline = con.execute(
             "SELECT run_id, status, parameters FROM meta.runs "

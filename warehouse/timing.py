@@ -1,10 +1,13 @@
-"""Wall-clock timings of a stage's steps, recorded in meta.runs.timings."""
+"""Wall-clock timings of a stage's steps, recorded in meta.runs.timings; each timed step
+is also told to whoever watches the run's progress (`warehouse.progress`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from regmig.warehouse import progress
 
 
 class Timer:
@@ -17,7 +20,8 @@ class Timer:
     def step(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
         try:
-            yield
+            with progress.step(name):
+                yield
         finally:
             # A step run twice (e.g. per batch) accumulates.
             self.timings[name] = round(

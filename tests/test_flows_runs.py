@@ -1,0 +1,65 @@
+"""What the Prefect UI shows of a run: flow runs named for their month and delivery (and
+each stage for its run), and the run's summary as a markdown artifact with the figures
+of the estimates table and the path of the report."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+import duckdb
+
+from regmig.flows.run_summary import ARTIFACT_KEY
+
+
+def _flow_run_ids(pipeline_run) -> dict[str, str]:
+    with duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True) as con:
+        return dict(con.execute(
+            "SELECT stage, flow_run_id FROM meta.runs WHERE run_id = ?",
+            [pipeline_run.run_id]).fetchall())
+
+
+def test_flow_runs_are_named_for_their_month_delivery_and_run(prefect_server, pipeline_run,
+                                                              sample_delivery):
+    from prefect.client.orchestration import get_client
+
+    ids = _flow_run_ids(pipeline_run)
+    with get_client(sync_client=True) as client:
+        names = {stage: client.read_flow_run(UUID(flow_run_id)).name
+                 for stage, flow_run_id in ids.items()}
+    month = r"regmig-\d{4}-\d{2}"
+    assert re.fullmatch(f"{month} {sample_delivery.name}", names["pipeline"]), names
+    for stage in ("ingest", "link", "estimate", "publish"):
+        assert re.fullmatch(f"{month} {stage} {pipeline_run.run_id}", names[stage]), names
+
+
+def test_the_run_summary_is_an_artifact_of_the_pipeline_run(prefect_server, pipeline_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+
+    flow_run_id = UUID(_flow_run_ids(pipeline_run)["pipeline"])
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[ARTIFACT_KEY])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    assert len(artifacts) == 1 and artifacts[0].type == "markdown"
+    markdown = artifacts[0].data
+    assert f"`{pipeline_run.paths.report}`" in markdown
+    assert "Disclosure audit: **passed**" in markdown
+    with duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True) as con:
+        year = con.sql("SELECT max(year) FROM stats.migration_totals").fetchall()[0][0]
+        rows = con.execute("SELECT kind, published, lower, upper FROM stats.migration_totals "
+                           "WHERE period = 'year' AND breakdown = 'total' AND year = ?",
+                           [year]).fetchall()
+        stages = con.execute("SELECT stage, status FROM meta.runs WHERE run_id = ? "
+                             "AND stage <> 'pipeline'", [pipeline_run.run_id]).fetchall()
+    assert len(rows) == 2
+    for kind, published, lower, upper in rows:
+        assert f"| {kind} | {published:,} | {lower:,.0f}–{upper:,.0f} |" in markdown
+    for stage, status in stages:
+        assert f"| {stage} | {status} |" in markdown
