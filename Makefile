@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench lock clean browser screenshots
+.PHONY: demo test lint bench bench-pipeline lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +39,15 @@ screenshots: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## Benchmarks at their default scales (long; results written to bench/results/).
+## Benchmarks at their default scales (long; results written to bench/results/), the
+## whole pipeline at 100k, 300k and 1M persons among them. Heavy: on a shared machine
+## run `flock /tmp/regmig-bench.lock make bench`.
 bench: $(STAMP)
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+## The whole pipeline alone at 100k, 300k and 1M persons (bench/results/pipeline.md).
+bench-pipeline: $(STAMP)
+	$(BIN)/python bench/bench_pipeline.py
 
 lock:
 	rm -rf /tmp/regmig-lock && $(PYTHON) -m venv /tmp/regmig-lock

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("regmig.publish.command", "tabulate, protect, audit and export the release"),
     "classify": ("regmig.estimators.classify_command", "the residence rule alone on a CSV"),
     "synth": ("regmig.synth.command", "write a synthetic delivery with its ground truth"),
+    "bench": ("regmig.flows.commands.bench", "measure the whole pipeline on synthetic countries"),
 }
 
 
