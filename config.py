@@ -29,6 +29,7 @@ from regmig.errors import RegmigError
 RepairPolicy = Literal["midpoint", "drop", "refuse", "evidence"]
 DisclosureMethod = Literal["suppression", "rounding"]
 AgeClassification = Literal["five_year", "single_year"]
+Engine = Literal["duckdb", "spark"]
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,35 @@ class MonthlyConfig:
 
 
 @dataclass(frozen=True)
+class SparkConfig:
+    """Spark, when `engine = "spark"`: linkage (Splink's Spark backend) and the
+    tabulation SQL of estimate and publish run there (docs/operations.md)."""
+
+    #: Spark master URL: local[N] runs Spark inside this machine on N cores (local[*]:
+    #: all); a cluster's URL (spark://host:7077, yarn, k8s://https://host:443) sends the
+    #: work to that cluster.
+    master: str = "local[*]"
+    #: Memory of the Spark driver JVM, e.g. "4g". In local mode the executors run inside
+    #: the driver, so this is all the memory Spark has.
+    driver_memory: str = "4g"
+    #: Memory of each executor JVM on a cluster (not used in local mode).
+    executor_memory: str = "4g"
+    #: Partitions of Spark's shuffles (joins, aggregations): two or three per core the
+    #: work runs on.
+    shuffle_partitions: int = 8
+    #: Folder of Spark's spill files and Splink's checkpoints, which hold names and dates
+    #: of birth (restricted, like identifiers.duckdb); empty: spark_tmp/ in the run folder.
+    local_dir: Path | None = None
+    #: Where the warehouse tables the tabulation SQL reads are written as Parquet and
+    #: declared to Spark under their own names (core.persons, ...); empty: spark_warehouse/
+    #: in the run folder. On a cluster: a folder every node reads (HDFS, a shared mount).
+    warehouse_dir: Path | None = None
+    #: Further Spark settings passed as they are ("spark.key" = "value"): a catalog, a
+    #: cluster's resources.
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     #: The reporting country, ISO 3166-1 alpha-3: its citizens are "citizens", the
     #: rest "foreign citizens"; the synthetic population lives there.
@@ -238,6 +268,10 @@ class Config:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
     monthly: MonthlyConfig = field(default_factory=MonthlyConfig)
+    #: Where linkage and the tabulation SQL run: "duckdb" on this machine, or "spark"
+    #: (local mode or a cluster, see [spark]); `regmig run --engine` overrides it.
+    engine: Engine = "duckdb"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
     def with_rule(self, rule: ResidenceRule) -> Config:
         return dataclasses.replace(
@@ -291,6 +325,10 @@ def _coerce(hint: Any, raw: Any, where: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)][0]
         return _coerce(inner, raw, where)
+    if origin is dict:
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise RegmigError(f"{where}: expected a table of text values")
+        return dict(raw)
     if origin is tuple:
         if not isinstance(raw, list | tuple) or len(raw) != len(args):
             raise RegmigError(f"{where}: expected a list of {len(args)} values")

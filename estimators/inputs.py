@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import polars as pl
 
 from regmig.errors import RegmigError
+from regmig.warehouse.sql_engines import SqlEngine
 
 #: Tables read, for the run's input hash.
 INPUT_TABLES = (
@@ -65,15 +65,16 @@ class EstimateInputs:
     data_end: date
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection) -> EstimateInputs:
-    crossings = con.sql(CROSSINGS_SQL).pl()
+def read_inputs(sql: SqlEngine) -> EstimateInputs:
+    """The stage's inputs, read by the run's SQL engine (DuckDB or Spark)."""
+    crossings = sql.query(CROSSINGS_SQL)
     if crossings.height == 0:
         raise RegmigError(
             "estimate: core.crossings is empty; run `regmig ingest` and `regmig link` first"
         )
-    register = con.sql(REGISTER_SQL).pl()
-    permits = con.sql(PERMITS_SQL).pl()
-    persons = con.sql(PERSONS_SQL).pl()
+    register = sql.query(REGISTER_SQL)
+    permits = sql.query(PERMITS_SQL)
+    persons = sql.query(PERSONS_SQL)
     return EstimateInputs(
         crossings=crossings,
         register=register,

@@ -30,6 +30,7 @@ from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.quality import record_quality
+from regmig.warehouse.sql_engines import sql_engine
 from regmig.warehouse.timing import Timer
 from regmig.warehouse.writes import replace_rows
 
@@ -80,7 +81,7 @@ def estimate(
         create_tables(con, stats_tables.TABLES)
         with clock.step("read"):
             summary.input_hashes["warehouse"] = table_hash(con, INPUT_TABLES)
-            inputs = read_inputs(con)
+            inputs = read_inputs(sql_engine(config, con, paths))
         year = reference_year or default_reference_year(inputs.data_end)
         summary.reference_year = year
         with clock.step("rule"):

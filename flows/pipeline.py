@@ -98,6 +98,7 @@ def pipeline_flow(
     pseudonym_key_file: Path | None = None,
     force: bool = False,
     run_id: str | None = None,
+    engine: str | None = None,
 ) -> PipelineResult:
     """Run every stage on the deliveries in `input_dir`, writing the run folder `out_dir`.
 
@@ -113,7 +114,7 @@ def pipeline_flow(
     if not input_dir.is_dir():
         raise RegmigError(f"{input_dir}: delivery folder not found")
     config = build_config(config_file, threshold_days, window_days, disclosure_threshold,
-                          pseudonym_key_file)
+                          pseudonym_key_file, engine)
     run_id = run_id or new_run_id()
     paths = RunPaths(out_dir).ensure()
     parameters = {
@@ -123,6 +124,7 @@ def pipeline_flow(
         "window_days": config.estimate.rule.window_days,
         "disclosure_threshold": config.disclosure.threshold,
         "config_file": str(config_file) if config_file else None, "force": force,
+        "engine": config.engine,
         "config": config.as_dict(),
     }
     # Held for the whole run: DuckDB lets one process write the file, so a second run on

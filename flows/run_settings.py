@@ -19,6 +19,7 @@ def build_config(
     window_days: int | None = None,
     disclosure_threshold: int | None = None,
     pseudonym_key_file: Path | None = None,
+    engine: str | None = None,
 ) -> Config:
     """The run's configuration: defaults, the config file, then command-line overrides."""
     config = load_config(config_file)
@@ -38,6 +39,10 @@ def build_config(
             config,
             disclosure=dataclasses.replace(config.disclosure, threshold=disclosure_threshold),
         )
+    if engine is not None:
+        if engine not in ("duckdb", "spark"):
+            raise RegmigError(f"--engine {engine!r}: expected duckdb or spark")
+        config = dataclasses.replace(config, engine=engine)
     rule = config.estimate.rule
     if not 0 < rule.threshold_days <= rule.window_days:
         raise RegmigError(

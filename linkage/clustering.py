@@ -24,6 +24,7 @@ import pyarrow as pa
 from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from regmig.linkage.engines import LinkageEngine
 from regmig.warehouse.writes import registered
 
 
@@ -36,6 +37,7 @@ class ClusterResult:
 
 def cluster_profiles(
     work: duckdb.DuckDBPyConnection,
+    engine: LinkageEngine,
     linker: Linker,
     predictions: SplinkDataFrame,
     threshold: float,
@@ -43,11 +45,8 @@ def cluster_profiles(
     components = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     )
-    work.execute(f"""
-        CREATE OR REPLACE TABLE components AS
-        SELECT unique_id, cluster_id AS component_id, person_key
-        FROM {components.physical_name}
-    """)
+    engine.to_work(components, "components",
+                   "unique_id, cluster_id AS component_id, person_key")
     components.drop_table_from_database_and_remove_from_cache()
     work.execute("""
         CREATE OR REPLACE TABLE conflict_components AS

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 
-import duckdb
 from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from regmig.config import LinkageConfig
+from regmig.linkage.engines import LinkageEngine
 
 
 def predict_pairs(
-    work: duckdb.DuckDBPyConnection,
+    engine: LinkageEngine,
     linker: Linker,
     expected_comparisons: int,
     config: LinkageConfig,
@@ -29,9 +29,6 @@ def predict_pairs(
         num_chunks_right=1,
         warning_mode="never",
     )
-    work.execute(f"""
-        CREATE OR REPLACE TABLE pairs AS
-        SELECT unique_id_l, unique_id_r, match_probability, match_weight
-        FROM {predictions.physical_name}
-    """)
+    engine.to_work(predictions, "pairs",
+                   "unique_id_l, unique_id_r, match_probability, match_weight")
     return predictions, chunks

@@ -109,11 +109,10 @@ def _link(
     review_labels: Path | None,
 ) -> LinkSummary:
     # Splink is heavy to import: only the stage pays for it, not `regmig --help`.
-    from splink import DuckDBAPI
-
     from regmig.linkage import (
         blocking,
         clustering,
+        engines,
         persons,
         prediction,
         quality,
@@ -143,7 +142,8 @@ def _link(
         coverage = measure_coverage(work)
         with timer.step("blocking"):
             choices = blocking.choose_blocking_rules(work, coverage, settings)
-        kept_rules = [c.rule for c in choices if c.kept]
+        engine = engines.linkage_engine(config, work, paths.out, spill_dir)
+        kept_rules = [engine.rule(c.rule) for c in choices if c.kept]
         if not kept_rules:  # Splink would compare every pair with every other
             raise RegmigError(
                 f"{paths.warehouse}: the delivery has no names, dates of birth or "
@@ -151,25 +151,25 @@ def _link(
             )
         summary.blocking_rules = [c.name for c in choices if c.kept]
         summary.comparisons = sum(c.comparisons for c in choices)
-        db_api = DuckDBAPI(work)
-        profiles_df = db_api.register("profiles", dataset_display_name="profiles")
+        profiles_df = engine.profiles()
 
         linker, record, model_row = _model(
-            work, warehouse, profiles_df, kept_rules, coverage, settings, timer, run_id)
+            work, warehouse, profiles_df, kept_rules, coverage, settings, timer, run_id,
+            engine)
         summary.model_id = model_row[0] if model_row else record.source
         summary.retrained = model_row is not None
         summary.trained_on = record.summary()
 
         with timer.step("predict"):
             predictions, chunks = prediction.predict_pairs(
-                work, linker, summary.comparisons, settings
+                engine, linker, summary.comparisons, settings
             )
         summary.row_counts["pairs_above_predict_threshold"] = (
             work.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
         )
         with timer.step("cluster"):
             clusters = clustering.cluster_profiles(
-                work, linker, predictions, settings.cluster_threshold
+                work, engine, linker, predictions, settings.cluster_threshold
             )
             persons.build_record_clusters(work, settings.cluster_threshold)
         summary.conflict_clusters = clusters.conflict_clusters
@@ -183,6 +183,7 @@ def _link(
             review.export_review_sample(work, predictions, settings, review_export)
             summary.review_export = review_export
         indicators = _run_indicators(summary, choices, clusters, chunks)
+        indicators.append(("linkage_engine", 1, "flag", f"Splink ran on {engine.name}"))
         indicators += _training_indicators(record, coverage)
         indicators += quality.name_indicators(work)
         indicators += quality.person_indicators(work)
@@ -224,7 +225,7 @@ def _link(
 
 
 def _model(work, warehouse, profiles_df, kept_rules, coverage, settings, timer,  # noqa: ANN001
-                  run_id: str):
+                  run_id: str, engine):
     """The linker to score with: the stored model unless a retrain is asked for (or
     there is none), else one trained now; when this delivery cannot train m (no training
     pass finds pairs), the stored model if there is one, else Splink's defaults."""
@@ -232,16 +233,16 @@ def _model(work, warehouse, profiles_df, kept_rules, coverage, settings, timer, 
 
     stored = None if settings.retrain else training.latest_model(warehouse)
     if stored is not None:
-        return (training.linker_from_stored(profiles_df, stored[1], kept_rules),
+        return (training.linker_from_stored(profiles_df, stored[1], kept_rules, engine),
                 training.TrainingRecord(source="stored"), None)
     linker, train_timings, record = training.train_linker(
-        work, profiles_df, kept_rules, coverage, settings)
+        work, profiles_df, kept_rules, coverage, settings, engine)
     timer.timings.update(train_timings)
     if not record.em_passes:
         stored = training.latest_model(warehouse)
         if stored is not None:
             record.source = "stored"
-            return (training.linker_from_stored(profiles_df, stored[1], kept_rules),
+            return (training.linker_from_stored(profiles_df, stored[1], kept_rules, engine),
                     record, None)
         record.source = "default"
     profiles_hash = table_hash(work, ["main.profiles"])

@@ -29,7 +29,9 @@ from splink.internals.blocking_rule_creator_utils import to_blocking_rule_creato
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from regmig.config import LinkageConfig
+from regmig.errors import RegmigError
 from regmig.linkage.coverage import Coverage
+from regmig.linkage.engines import LinkageEngine
 from regmig.linkage.model_settings import (
     COMPARISONS,
     DETERMINISTIC_PASSES,
@@ -82,6 +84,7 @@ def train_linker(
     blocking_rules: list[Any],
     coverage: Coverage,
     config: LinkageConfig,
+    engine: LinkageEngine,
 ) -> tuple[Linker, dict[str, float], TrainingRecord]:
     """A freshly trained linker, the seconds each phase took, and what it was trained on."""
     minimum = config.min_column_coverage
@@ -90,11 +93,11 @@ def train_linker(
         columns_absent=[c.name for c in COMPARISONS
                         if not usable(c.requires, coverage, minimum)],
     )
-    linker = Linker(profiles, build_settings(blocking_rules, coverage, minimum),
+    linker = Linker(profiles, build_settings(blocking_rules, coverage, minimum, engine.name),
                     log_level=None)
     timer = Timer()
     with timer.step("train_prior"):
-        _estimate_prior(work, linker, coverage, config, record)
+        _estimate_prior(work, linker, coverage, config, record, engine)
     with timer.step("train_u"):
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.u_max_pairs, seed=config.seed
@@ -113,7 +116,7 @@ def train_linker(
                 record.em_skipped.append((p.name, f"{pairs} pairs"))
                 continue
             linker.training.estimate_parameters_using_expectation_maximisation(
-                p.sql(), max_pairs=config.em_max_pairs
+                engine.rule(p.sql()), max_pairs=config.em_max_pairs
             )
             record.em_passes.append((p.name, pairs))
             trained_columns |= set(record.comparisons) - set(p.keys)
@@ -124,13 +127,13 @@ def train_linker(
 
 def _estimate_prior(
     work: duckdb.DuckDBPyConnection, linker: Linker, coverage: Coverage,
-    config: LinkageConfig, record: TrainingRecord,
+    config: LinkageConfig, record: TrainingRecord, engine: LinkageEngine,
 ) -> None:
     rules = [p for p in DETERMINISTIC_PASSES
              if usable(p.keys, coverage, config.min_column_coverage) and count_pairs(work, p)]
     if rules:
         linker.training.estimate_probability_two_random_records_match(
-            [p.sql() for p in rules], recall=config.deterministic_rule_recall
+            [engine.rule(p.sql()) for p in rules], recall=config.deterministic_rule_recall
         )
         record.prior_from = "rules " + ", ".join(p.name for p in rules)
         record.prior = linker._settings_obj._probability_two_random_records_match
@@ -170,16 +173,49 @@ def _significant(value: float) -> float:
 
 
 def linker_from_stored(
-    profiles: SplinkDataFrame, settings: dict[str, Any], blocking_rules: list[Any]
+    profiles: SplinkDataFrame, settings: dict[str, Any], blocking_rules: list[Any],
+    engine: LinkageEngine,
 ) -> Linker:
-    """A linker with a stored model's parameters and this run's blocking rules."""
+    """A linker with a stored model's parameters and this run's blocking rules.
+
+    A model stored by another engine holds that engine's SQL: it is rebuilt for this one
+    from the model's definition, with the stored parameters (`for_engine`).
+    """
+    if settings.get("sql_dialect", "duckdb") != engine.name:
+        settings = for_engine(settings, engine.name)
     settings = dict(settings)
     settings["blocking_rules_to_generate_predictions"] = [
-        to_blocking_rule_creator(rule).create_blocking_rule_dict("duckdb")
+        to_blocking_rule_creator(rule).create_blocking_rule_dict(engine.name)
         for rule in blocking_rules
     ]
     settings.pop("linker_uid", None)
     return Linker(profiles, settings, log_level=None)
+
+
+def for_engine(stored: dict[str, Any], engine: str) -> dict[str, Any]:
+    """A stored model's settings rebuilt in `engine`'s dialect from the definition
+    (model_settings.COMPARISONS): the same comparisons, in the stored order, each level
+    carrying the stored m and u probabilities, and the stored prior."""
+    definitions = {c.name: c for c in COMPARISONS}
+    comparisons = []
+    for old in stored["comparisons"]:
+        new = definitions[old["output_column_name"]].build(engine).create_comparison_dict(
+            engine)
+        levels = new["comparison_levels"]
+        if [lv.get("label_for_charts") for lv in levels] != [
+                lv.get("label_for_charts") for lv in old["comparison_levels"]]:
+            raise RegmigError(
+                f"the stored linkage model's comparison {old['output_column_name']!r} no "
+                "longer matches the model's definition; retrain it (--retrain)")
+        for level, stored_level in zip(levels, old["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if key in stored_level:
+                    level[key] = stored_level[key]
+        comparisons.append(new)
+    rebuilt = {key: value for key, value in stored.items()
+               if key not in ("comparisons", "blocking_rules_to_generate_predictions")}
+    return {**rebuilt, "comparisons": comparisons, "sql_dialect": engine,
+            "blocking_rules_to_generate_predictions": []}
 
 
 def latest_model(warehouse: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, Any]] | None:

@@ -43,6 +43,7 @@ from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.quality import record_quality
+from regmig.warehouse.sql_engines import SqlEngine, sql_engine
 from regmig.warehouse.timing import Timer
 from regmig.warehouse.writes import create_table_as
 
@@ -98,18 +99,19 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
         summary.input_hashes = {t: table_hash(con, [t]) for t in INPUT_TABLES}
         ref = Reference(year, date(year, 1, 1))
         with timer.step("tabulate"):
+            sql = sql_engine(config, con, paths)
             summary.row_counts |= {
-                f"population.{k}": v for k, v in build_populations(con, config, ref).items()
+                f"population.{k}": v for k, v in build_populations(sql, config, ref).items()
             }
-            specs = all_specs(con, config)
-            tabulated = [TableCells(spec, tabulate(con, spec)) for spec in specs]
+            specs = all_specs(sql, config)
+            tabulated = [TableCells(spec, tabulate(sql, spec)) for spec in specs]
 
         with timer.step("protect_and_audit"):
             protected = protect_tables(tabulated, config.disclosure, protector)
         require_protected([p.report for p in protected.values()])
 
         with timer.step("write"):
-            shares = {s.population: provisional_share(con, s.population) for s in specs}
+            shares = {s.population: provisional_share(sql, s.population) for s in specs}
             result = assemble(tabulated, protected, config, ref, shares)
             write_warehouse(con, result, run_id)
             header = {"year": year, "country": config.country, "run_id": run_id,
@@ -132,10 +134,10 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
     return summary
 
 
-def all_specs(con: duckdb.DuckDBPyConnection, config: Config) -> list[TableSpec]:
+def all_specs(sql: SqlEngine, config: Config) -> list[TableSpec]:
     @cache
     def observed(population: str, column: str) -> list[str]:
-        return distinct_codes(con, [population], column)
+        return distinct_codes(sql, [population], column)
 
     return (
         un_questionnaire.specs(observed)

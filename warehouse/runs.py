@@ -17,7 +17,8 @@ from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.paths import RunPaths
 
 #: Packages whose versions are recorded with every run.
-RECORDED_PACKAGES = ("regmig", "splink", "duckdb", "polars", "pyarrow", "pandera", "prefect")
+RECORDED_PACKAGES = ("regmig", "splink", "duckdb", "polars", "pyarrow", "pandera", "prefect",
+                     "pyspark")
 
 
 def new_run_id() -> str:

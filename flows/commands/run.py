@@ -18,6 +18,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="residence rule: days after a crossing that are counted")
     parser.add_argument("--disclosure-threshold", type=int, metavar="N",
                         help="cells with fewer than N persons are suppressed")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                        help="where linkage and tabulation run (default: the config's "
+                             "engine, duckdb); spark: local mode or the cluster of [spark]")
     parser.add_argument("--force", action="store_true",
                         help="re-run linkage and estimation even if their inputs are unchanged")
     parser.add_argument("--verbose", action="store_true", help="show Prefect's own log lines")
@@ -40,6 +43,7 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
         "disclosure_threshold": args.disclosure_threshold,
         "config_file": args.config,
         "force": args.force,
+        "engine": args.engine,
     }
 
 
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.input.is_dir():
         raise RegmigError(f"{args.input}: delivery folder not found")
     # Settings are checked before Prefect starts, so a typo fails in a second.
-    build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold)
+    build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold,
+                 engine=args.engine)
     prefect_setup.prepare(quiet=not args.verbose)
     from regmig.flows.pipeline import pipeline_flow
 

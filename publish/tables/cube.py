@@ -1,4 +1,5 @@
-"""Publication tables as cubes: dimensions with additive hierarchies, tabulated in DuckDB.
+"""Publication tables as cubes: dimensions with additive hierarchies, tabulated by the
+run's SQL engine (DuckDB or Spark).
 
 A table is the cross-product of its dimensions' codes. A dimension's code list holds
 leaves and aggregates (TOTAL, FOR = all foreign countries, ...); `parents` says which
@@ -13,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-import duckdb
 import polars as pl
+
+from regmig.warehouse.sql_engines import SqlEngine
 
 Unit = Literal["persons", "cases"]
 
@@ -77,16 +79,14 @@ class TableSpec:
         return [d.name for d in self.dims]
 
 
-def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:
+def tabulate(sql: SqlEngine, spec: TableSpec) -> pl.DataFrame:
     """Every cell of the cube (zeros included): dims..., value, released."""
     selects, joins = [], []
+    # One query for the values of every dimension: on Spark each query is a job.
+    combinations = sql.query(
+        f"SELECT DISTINCT {', '.join(spec.dim_names)} FROM {spec.population}")
     for i, dim in enumerate(spec.dims):
-        observed = [
-            r[0]
-            for r in con.sql(
-                f"SELECT DISTINCT {dim.name} FROM {spec.population}"
-            ).fetchall()
-        ]
+        observed = combinations[dim.name].unique().to_list()
         rollup = [
             (value, code)
             for value in observed
@@ -95,18 +95,18 @@ def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:
         ]
         map_name = f"_rollup_{i}"
         frame = pl.DataFrame(rollup, schema={"value": pl.Utf8, "code": pl.Utf8}, orient="row")
-        con.register(map_name, frame.to_arrow())
+        sql.register(map_name, frame)
         joins.append(f"JOIN {map_name} ON p.{dim.name} = {map_name}.value")
         selects.append(f"{map_name}.code AS {dim.name}")
     counted = (
         f"count(DISTINCT p.{spec.unit_column})" if spec.unit == "persons" else "count(*)"
     )
-    counts = con.sql(
+    counts = sql.query(
         f"SELECT {', '.join(selects)}, {counted} AS value "
         f"FROM {spec.population} AS p {' '.join(joins)} GROUP BY ALL"
-    ).pl()
+    )
     for i in range(len(spec.dims)):
-        con.unregister(f"_rollup_{i}")
+        sql.unregister(f"_rollup_{i}")
     grid = pl.DataFrame({spec.dims[0].name: list(spec.dims[0].codes)})
     for dim in spec.dims[1:]:
         grid = grid.join(pl.DataFrame({dim.name: list(dim.codes)}), how="cross")

@@ -1,4 +1,5 @@
-"""The populations the tables count, as temporary DuckDB tables (one row per unit).
+"""The populations the tables count, as temporary tables (one row per unit) of the run's
+SQL engine (DuckDB, or Spark: warehouse/sql_engines.py; the SQL is written once).
 
 Each population carries its breakdowns already coded the way the release codes them:
 countries as Eurostat codes (NAT for the reporting country, UNK when unknown), ages as
@@ -16,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import polars as pl
 
 from regmig.config import Config
@@ -27,6 +27,7 @@ from regmig.publish.classifications import (
     country_map_rows,
     sex_code_sql,
 )
+from regmig.warehouse.sql_engines import SqlEngine
 
 
 @dataclass(frozen=True)
@@ -78,48 +79,41 @@ POPULATIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-def build_populations(
-    con: duckdb.DuckDBPyConnection, config: Config, ref: Reference
-) -> dict[str, int]:
+def build_populations(sql: SqlEngine, config: Config, ref: Reference) -> dict[str, int]:
     """Create one temporary table per population; returns rows per population."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _country_map (alpha3 VARCHAR, code VARCHAR)")
-    con.executemany("INSERT INTO _country_map VALUES (?, ?)", country_map_rows())
+    sql.register("_country_map", pl.DataFrame(
+        country_map_rows(), schema={"alpha3": pl.Utf8, "code": pl.Utf8}, orient="row"))
     nat = config.country.upper()
     ages = config.disclosure.age_classification
-    con.execute(
-        f"CREATE OR REPLACE TEMP MACRO geo(c) AS CASE WHEN c IS NULL THEN '{UNKNOWN}' "
-        f"WHEN upper(c) = '{nat}' THEN '{NATIONAL}' ELSE coalesce("
-        f"(SELECT code FROM _country_map m WHERE m.alpha3 = upper(c)), '{UNKNOWN}') END"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP MACRO age_code(a) AS {age_code_sql('a', ages)}")
-    con.execute(f"CREATE OR REPLACE TEMP MACRO sex_code(s) AS {sex_code_sql('s')}")
+    # max(): one code per alpha3 anyway, and Spark takes a correlated scalar subquery
+    # only when it aggregates.
+    sql.create_macro("geo", ["c"], (
+        f"CASE WHEN c IS NULL THEN '{UNKNOWN}' WHEN upper(c) = '{nat}' THEN '{NATIONAL}' "
+        f"ELSE coalesce((SELECT max(code) FROM _country_map m WHERE m.alpha3 = upper(c)), "
+        f"'{UNKNOWN}') END"))
+    sql.create_macro("age_code", ["a"], age_code_sql("a", ages))
+    sql.create_macro("sex_code", ["s"], sex_code_sql("s"))
     params = {
         "y0": ref.period_start, "y1": ref.period_end, "d": ref.stock_date, "nat": nat,
     }
-    counts = {}
-    for name, sql in _population_sql().items():
-        used = {k: v for k, v in params.items() if f"${k}" in sql}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used)
-        counts[name] = con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-    return counts
+    return {name: sql.create_temp_table(name, query, params)
+            for name, query in _population_sql().items()}
 
 
-def provisional_share(con: duckdb.DuckDBPyConnection, population: str) -> float:
+def provisional_share(sql: SqlEngine, population: str) -> float:
     """Share of a flow population's rows that are provisional (0 for other populations)."""
-    columns = {r[0] for r in con.sql(f"DESCRIBE {population}").fetchall()}
-    if "status" not in columns:
+    if "status" not in sql.columns(population):
         return 0.0
-    row = con.sql(
-        f"SELECT coalesce(avg((status = 'provisional')::INT), 0) FROM {population}"
-    ).fetchall()[0]
-    return float(row[0])
+    share = sql.query(
+        f"SELECT coalesce(avg(CAST(status = 'provisional' AS INT)), 0) AS share "
+        f"FROM {population}")
+    return float(share["share"][0])
 
 
-def distinct_codes(con: duckdb.DuckDBPyConnection, populations: list[str],
-                   column: str) -> list[str]:
+def distinct_codes(sql: SqlEngine, populations: list[str], column: str) -> list[str]:
     """Codes of `column` observed in any of `populations` (sorted)."""
     union = " UNION ".join(f"SELECT DISTINCT {column} AS c FROM {p}" for p in populations)
-    return sorted(pl.Series(con.sql(union).pl()["c"]).drop_nulls().to_list())
+    return sorted(sql.query(union)["c"].drop_nulls().to_list())
 
 
 def _population_sql() -> dict[str, str]:
