@@ -397,8 +397,8 @@ def markdown(results: Path) -> str:
         "",
         "| engine | persons | records | crossings | comparisons | rules dropped | "
         "total s | CPU s | peak GB | "
-        + " | ".join(f"{p} s" for p in phases) + " | measured |",
-        "|" + "---|" * (10 + len(phases)),
+        + " | ".join(f"{p} s" for p in phases) + " | load after | measured |",
+        "|" + "---|" * (11 + len(phases)),
     ]
     for r in runs:
         cells = [r["engine"], f"{r['persons']:,}", f"{r['records']:,}", f"{r['crossings']:,}",
@@ -406,6 +406,9 @@ def markdown(results: Path) -> str:
                  f"{r['total']['wall_seconds']:.0f}", f"{r['total']['cpu_seconds']:.0f}",
                  _gb(r["total"]["peak_rss_mb"])]
         cells += [f"{r['phases'][p]['wall_seconds']:.0f}" for p in phases]
+        # The machine's 1-minute load at the end: wall time on a busy machine measures the
+        # other work too, CPU seconds much less.
+        cells.append(str(r.get("load_average_after", ["?"])[0]))
         cells.append(r["measured_at"][:10])
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Peak memory per stage (GB) and CPU seconds per stage:", "",

@@ -4,8 +4,8 @@ on Spark SQL, in pyspark's local mode, against the DuckDB runs the suite already
 - Linkage: the sample's linked run, linked again on Spark (the model trained there, pairs
   scored and clustered there), maps at least 99.9% of records alike; so does the
   Spark-trained model rebuilt for DuckDB from the one definition.
-- Tabulation: the estimate and publish stages on Spark write the same derived, stats
-  and release tables as on DuckDB, cell for cell.
+- Tabulation: the estimate stage on Spark writes the same derived and stats tables as
+  on DuckDB, and the publish stage's populations and cubes on Spark hold the same cells.
 
 One Spark session serves the whole test session (Spark keeps one per process).
 """
@@ -36,30 +36,25 @@ def _copy(run: RunPaths, target) -> RunPaths:
     return RunPaths(target)
 
 
-def _compare(left: RunPaths, right: RunPaths, schemas: tuple[str, ...],
-             skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
-    """Per table of `schemas`: (rows, rows that differ either way), run_id left out."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{left.warehouse}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{right.warehouse}' AS b (READ_ONLY)")
-    listed = ", ".join(f"'{s}'" for s in schemas)
+def _compare(left: RunPaths, right: RunPaths, tables: list[str]) -> dict[str, tuple[int, int]]:
+    """Per table: (rows, rows that differ either way), run_id left out."""
+    from regmig.warehouse.connection import open_warehouse
+
+    frames = {}
+    for side, run in (("left", left), ("right", right)):
+        con = open_warehouse(run, read_only=True)
+        try:
+            frames[side] = {t: con.sql(f"SELECT * EXCLUDE (run_id) FROM {t}").pl()
+                            for t in tables}
+        finally:
+            con.close()
     out = {}
-    for schema, table in con.sql(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'a' "
-            f"AND schema_name IN ({listed}) ORDER BY ALL").fetchall():
-        if f"{schema}.{table}" in skip:
-            continue
-        columns = ", ".join(f'"{c}"' for (c,) in con.sql(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND "
-            f"schema_name = '{schema}' AND table_name = '{table}' AND column_name <> 'run_id'"
-        ).fetchall())
-        differ = sum(con.sql(
-            f"SELECT count(*) FROM (SELECT {columns} FROM {x}.{schema}.{table} "
-            f"EXCEPT ALL SELECT {columns} FROM {y}.{schema}.{table})").fetchall()[0][0]
-            for x, y in (("a", "b"), ("b", "a")))
-        rows = con.sql(f"SELECT count(*) FROM a.{schema}.{table}").fetchall()[0][0]
-        out[f"{schema}.{table}"] = (rows, differ)
-    con.close()
+    for table in tables:
+        a, b = frames["left"][table], frames["right"][table]
+        differ = (a.join(b, on=a.columns, how="anti", nulls_equal=True).height
+                  + b.join(a, on=a.columns, how="anti", nulls_equal=True).height
+                  + abs(a.height - b.height))
+        out[table] = (a.height, differ)
     return out
 
 
@@ -151,21 +146,55 @@ def test_a_stored_model_is_rebuilt_for_the_other_dialect(linked_run):
 
 
 def test_spark_tabulates_the_same_flows_and_stocks(published_run, tmp_path):
+    """Estimate on Spark writes the DuckDB run's derived and stats tables; publish's
+    populations and cubes on Spark hold the same cells (disclosure control, which runs
+    on the driver whatever the engine, is not run twice)."""
+    from datetime import date
+
+    import polars as pl
     from fixtures.publish import SAMPLE_LAST_COMPLETE_YEAR, publish_config
 
     from regmig.estimators.stage import estimate
-    from regmig.publish.stage import publish
+    from regmig.publish.stage import all_specs
+    from regmig.publish.tables.cube import tabulate
+    from regmig.publish.tables.populations import Reference, build_populations
+    from regmig.schemas.tables import derived as derived_tables
+    from regmig.schemas.tables import stats as stats_tables
+    from regmig.warehouse.connection import open_warehouse
+    from regmig.warehouse.sql_engines import sql_engine
 
     paths = _copy(published_run, tmp_path / "run")
     config = on_spark(publish_config())
     estimate(paths, config, "test-spark-estimate")
-    publish(paths, config, "test-spark-publish", SAMPLE_LAST_COMPLETE_YEAR)
-
-    compared = _compare(published_run, paths, ("derived", "stats", "release"))
+    compared = _compare(published_run, paths, [
+        t.qualified for t in derived_tables.TABLES + stats_tables.TABLES])
     assert {"derived.migration_events", "derived.resident_stock",
             "stats.migration_totals"} <= set(compared)
     assert sum(rows for rows, _ in compared.values()) > 10_000
     assert {table: differ for table, (_, differ) in compared.items() if differ} == {}
+
+    year = SAMPLE_LAST_COMPLETE_YEAR
+    ref = Reference(year, date(year, 1, 1))
+    con = open_warehouse(paths)
+    try:
+        cubes = {}
+        for engine in ("duckdb", "spark"):
+            sql = sql_engine(dataclasses.replace(config, engine=engine), con, paths)
+            populations = build_populations(sql, config, ref)
+            cubes[engine] = (populations, {spec.table_id: tabulate(sql, spec)
+                                           for spec in all_specs(sql, config)})
+    finally:
+        con.close()
+    assert cubes["spark"][0] == cubes["duckdb"][0]
+    assert cubes["duckdb"][0]["immigrants"] > 0 and cubes["duckdb"][0]["stock"] > 0
+    tables = cubes["duckdb"][1]
+    assert set(cubes["spark"][1]) == set(tables) and len(tables) > 20
+    for table_id, cells in tables.items():
+        other = cubes["spark"][1][table_id]
+        order = [c for c in cells.columns if c not in ("value", "released")]
+        assert other.sort(order).equals(cells.sort(order)), table_id
+    assert sum(int(c["value"].sum()) for c in tables.values()) > 10_000
+    assert pl.concat([c.select("value") for c in tables.values()])["value"].max() > 0
     # The tables were read on Spark: the engine wrote them out for it.
     assert (paths.out / "spark_warehouse" / "derived" / "migration_events").is_dir()
 

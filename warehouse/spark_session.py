@@ -27,6 +27,18 @@ FIXED_SETTINGS = {
 }
 
 
+#: Spark's own log: errors only, to standard error.
+LOG_SETTINGS = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
 def spark_session(config: SparkConfig, local_dir: Path) -> Any:
     """The process's Spark session, started with `config` if none is running yet."""
     try:
@@ -36,6 +48,9 @@ def spark_session(config: SparkConfig, local_dir: Path) -> Any:
     from splink.backends.spark import similarity_jar_location
 
     local_dir.mkdir(parents=True, exist_ok=True)
+    # Spark's JVM logs at WARN to the terminal by default; a run prints its own progress.
+    log_settings = local_dir / "log4j2.properties"
+    log_settings.write_text(LOG_SETTINGS, encoding="utf-8")
     builder = (
         SparkSession.builder.master(config.master)
         .appName("regmig")
@@ -44,6 +59,8 @@ def spark_session(config: SparkConfig, local_dir: Path) -> Any:
         .config("spark.executor.memory", config.executor_memory)
         .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
         .config("spark.local.dir", str(local_dir))
+        .config("spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile=file:{log_settings}")
     )
     for key, value in {**FIXED_SETTINGS, **config.conf}.items():
         builder = builder.config(key, value)
