@@ -75,6 +75,9 @@ class IngestConfig:
 class LinkageConfig:
     #: Pairs at or above this match probability are joined into one person.
     cluster_threshold: float = 0.95
+    #: A profile alone in its cluster joins the one cluster all its links at or above
+    #: this probability point into (linkage/clustering.py); None turns it off.
+    attach_threshold: float | None = 0.5
     #: Pairs scored below this are not kept at all.
     predict_threshold: float = 0.5
     #: Comparisons (pairs scored) always allowed, whatever the size of the delivery ...
@@ -82,16 +85,16 @@ class LinkageConfig:
     #: ... plus this many per profile, so the budget grows with the data. When the
     #: blocking passes need more, the largest blocks of every pass are left out (one cap
     #: on block size, reported in meta.quality); no pass is ever dropped whole.
-    comparisons_per_profile: float = 12.0
+    comparisons_per_profile: float = 8.0
     #: Share of profiles that must carry a column for the model to compare it, block on
     #: it or train on it (below it the column counts as absent from the delivery).
     min_column_coverage: float = 0.01
     #: Pairs an EM training pass must find to be used (fewer: the pass is skipped).
-    em_min_pairs: int = 50
+    em_min_pairs: int = 500
     #: Prior when no near-certain rule finds pairs: expected matches per profile.
     default_matches_per_profile: float = 1.0
     #: Pairs sampled to estimate u probabilities.
-    u_max_pairs: int = 2_000_000
+    u_max_pairs: int = 1_000_000
     #: Pairs used in each EM training pass.
     em_max_pairs: int = 1_000_000
     #: Random seed for sampling in training, so a retrain is repeatable.
@@ -110,7 +113,7 @@ class LinkageConfig:
     #: Scored pairs per prediction chunk: more pairs, more chunks (bounds memory).
     predict_pairs_per_chunk: int = 15_000_000
     #: Memory the in-memory Splink database may use before spilling to disk.
-    duckdb_memory_limit: str = "12GB"
+    duckdb_memory_limit: str = "8GB"
     #: Threads of the Splink database (0 = all cores).
     duckdb_threads: int = 0
     #: Pairs shown in the waterfall chart of the linkage report.
@@ -176,6 +179,58 @@ class DisclosureConfig:
     age_classification: AgeClassification = "five_year"
 
 
+NoiseProfile = Literal["default", "hard"]
+
+
+@dataclass(frozen=True)
+class HardNoise:
+    """Identifier noise of `regmig synth --noise hard`: as hard as real registers.
+
+    Each rate is the share of records hit by that kind of error, in every source (times
+    noise_scale and the per-source scales of SynthConfig). The first eight replace the
+    default profile's rates of the same name; the others exist only in this profile.
+    """
+
+    #: A keyboard slip (neighbouring key, dropped, doubled or swapped letter) in a name.
+    typo: float = 0.08
+    #: Another Latin transliteration (-yan/-ian, kh/h/x, ...) or Cyrillic script.
+    transliteration: float = 0.20
+    #: Given name and surname exchanged.
+    name_swap: float = 0.03
+    #: Day and month of birth exchanged.
+    dob_day_month_swap: float = 0.02
+    #: Date of birth not recorded.
+    dob_missing: float = 0.12
+    sex_missing: float = 0.05
+    #: Another country's code as citizenship.
+    citizenship_wrong: float = 0.03
+    #: Document number not recorded (register and permits; crossings always show one).
+    document_missing: float = 0.05
+    #: A scanner's confusion in a name (rn/m, cl/d, h/b, u/v, e/c, O/0, I/l).
+    ocr_typo: float = 0.03
+    #: A spelling by ear (f/ph, k/c, v/w, i/y, a doubled or single consonant, ...).
+    phonetic: float = 0.05
+    #: The given name as a diminutive or its equivalent in another language (Aleksandr/
+    #: Sasha, Mariya/Masha, Hovhannes/Ivan: the table in synth/name_variants.py).
+    nickname: float = 0.06
+    #: A name cut short (the first letters, or only the initial).
+    name_truncated: float = 0.02
+    #: Given name and surname written together into the surname field.
+    name_merged: float = 0.015
+    #: Both names in the script of their language: Armenian, Georgian, else Cyrillic.
+    native_script: float = 0.10
+    #: Date of birth replaced by a default: 1 January of the year, or the 1st of the month.
+    dob_default: float = 0.03
+    #: A typo in the year of birth (a digit off by one, or two digits swapped).
+    dob_year_typo: float = 0.02
+    #: The date of birth of another member of the household (same surname) copied in.
+    dob_household: float = 0.01
+    #: One character of the document number mistyped.
+    document_typo: float = 0.02
+    #: The other sex code.
+    sex_wrong: float = 0.01
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     persons: int = 5_000
@@ -199,6 +254,10 @@ class SynthConfig:
     noise_document_missing: float = 0.01
     #: Share of true crossings never recorded (e.g. an exit missing).
     crossing_not_recorded: float = 0.005
+    #: "default" (the rates above; data/sample/ is built with it) or "hard" (the rates of
+    #: `hard_noise`, with every kind of error real registers carry).
+    noise_profile: NoiseProfile = "default"
+    hard_noise: HardNoise = field(default_factory=HardNoise)
     #: Multiplies every noise rate above (0 turns all noise off).
     noise_scale: float = 1.0
     #: Per-source multipliers of the identifier-noise rates.

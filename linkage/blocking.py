@@ -93,16 +93,9 @@ def _block_histogram(
     present = " AND ".join(f'"{c}" IS NOT NULL' for c in left)
     group = ", ".join(f'"{c}"' for c in left)
     if not p.crossed:
-        # profiles of a block the condition concerns: for "dob missing on a side" the
-        # pairs are those with at least one profile without a date of birth
-        pairs = ("n * (n - 1) // 2" if p.condition is None else
-                 "n_without_dob * (n - n_without_dob) + n_without_dob * (n_without_dob - 1) // 2")
         query = f"""
-            WITH blocks AS (
-                SELECT count(*) AS n, count(*) FILTER (WHERE dob IS NULL) AS n_without_dob
-                FROM {table} WHERE {present} GROUP BY {group}
-            )
-            SELECT n, sum({pairs}), sum(n) FROM blocks GROUP BY n
+            WITH blocks AS (SELECT count(*) AS n FROM {table} WHERE {present} GROUP BY {group})
+            SELECT n, sum(n * (n - 1) // 2), sum(n) FROM blocks GROUP BY n
         """
     else:
         joined = " AND ".join(f'a."{lc}" = b."{rc}"' for lc, rc in zip(left, right, strict=True))

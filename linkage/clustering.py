@@ -7,6 +7,14 @@ strongest first, refusing any link that would join two personal ids (which cuts 
 its weakest links), and the split is counted. Only those few components are handled in
 Python; everything else stays in SQL.
 
+A profile left alone in its cluster (a crossing on a mistyped document, a register
+record without a date of birth) whose links at or above `LinkageConfig.attach_threshold`
+all point into one and the same cluster joins that cluster: the evidence is below the
+clustering threshold but names no other candidate. Links whose dates of birth disagree
+outright do not count (in small name pools a namesake scores high on names alone). A
+profile with links into two clusters, or whose register personal id differs from the
+cluster's, stays alone.
+
 A change of citizenship never splits anything: the model scores citizenship as one
 attribute among others, and a naturalised person's profiles keep matching on name, date
 of birth and documents.
@@ -33,6 +41,7 @@ class ClusterResult:
     clusters: int
     conflict_clusters: int
     links_cut: int
+    lone_profiles_attached: int = 0
 
 
 def cluster_profiles(
@@ -41,6 +50,7 @@ def cluster_profiles(
     linker: Linker,
     predictions: SplinkDataFrame,
     threshold: float,
+    attach_threshold: float | None = None,
 ) -> ClusterResult:
     components = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
@@ -79,11 +89,65 @@ def cluster_profiles(
         SELECT unique_id, min(unique_id) OVER (PARTITION BY label) AS cluster_id, in_conflict
         FROM labelled
     """)
+    attached = 0
+    if attach_threshold is not None and attach_threshold < threshold:
+        attached = attach_lone_profiles(work, attach_threshold)
     counts = work.sql(
         "SELECT count(DISTINCT cluster_id), "
         "(SELECT count(*) FROM conflict_components) FROM profile_clusters"
     ).fetchall()[0]
-    return ClusterResult(int(counts[0]), int(counts[1]), links_cut)
+    return ClusterResult(int(counts[0]), int(counts[1]), links_cut, attached)
+
+
+def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: float) -> int:
+    """Join each lone profile to the one cluster all its links above `attach_threshold`
+    point into (see the module docstring); return how many joined."""
+    work.execute(f"""
+        CREATE OR REPLACE TABLE attachments AS
+        WITH sizes AS (
+            SELECT cluster_id, count(*) AS n FROM profile_clusters GROUP BY cluster_id
+        ), lone AS (
+            SELECT c.unique_id FROM profile_clusters AS c JOIN sizes USING (cluster_id)
+            WHERE sizes.n = 1
+        ), links AS (   -- every link of a lone profile, seen from the lone side
+            SELECT p.unique_id_l AS lone_id, p.unique_id_r AS other_id, p.dob_level
+            FROM pairs AS p
+            WHERE p.match_probability >= {float(attach_threshold)}
+              AND p.unique_id_l IN (SELECT unique_id FROM lone)
+            UNION ALL
+            SELECT p.unique_id_r, p.unique_id_l, p.dob_level FROM pairs AS p
+            WHERE p.match_probability >= {float(attach_threshold)}
+              AND p.unique_id_r IN (SELECT unique_id FROM lone)
+        ), targets AS (
+            SELECT l.lone_id, min(c.cluster_id) AS cluster_id,
+                   count(DISTINCT c.cluster_id) AS clusters
+            FROM links AS l JOIN profile_clusters AS c ON c.unique_id = l.other_id
+            GROUP BY l.lone_id
+            HAVING bool_and(l.dob_level IS DISTINCT FROM 0)
+        ), keys AS (   -- register personal ids of the target clusters
+            SELECT c.cluster_id, list_distinct(list(pr.person_key)) AS person_keys
+            FROM profile_clusters AS c JOIN profiles AS pr USING (unique_id)
+            WHERE pr.person_key IS NOT NULL GROUP BY c.cluster_id
+        )
+        SELECT t.lone_id AS unique_id, t.cluster_id
+        FROM targets AS t
+        JOIN profiles AS pr ON pr.unique_id = t.lone_id
+        LEFT JOIN keys AS k ON k.cluster_id = t.cluster_id
+        WHERE t.clusters = 1 AND t.cluster_id <> t.lone_id
+          AND (pr.person_key IS NULL OR k.person_keys IS NULL
+               OR k.person_keys = [pr.person_key])
+    """)
+    attached = work.sql("SELECT count(*) FROM attachments").fetchall()[0][0]
+    work.execute("""
+        CREATE OR REPLACE TABLE profile_clusters AS
+        WITH moved AS (
+            SELECT c.unique_id, coalesce(a.cluster_id, c.cluster_id) AS label, c.in_conflict
+            FROM profile_clusters AS c LEFT JOIN attachments AS a USING (unique_id)
+        )
+        SELECT unique_id, min(unique_id) OVER (PARTITION BY label) AS cluster_id, in_conflict
+        FROM moved
+    """)
+    return int(attached)
 
 
 def split_conflicts(

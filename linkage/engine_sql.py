@@ -15,6 +15,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "duckdb": "list_has_any({left}, {right})",
         "spark": "arrays_overlap({left}, {right})",
     },
+    "starts_with": {
+        "duckdb": "starts_with({left}, {right})",
+        "spark": "startswith({left}, {right})",
+    },
+    "concat": {
+        "duckdb": "concat({left}, {right})",
+        "spark": "concat({left}, {right})",
+    },
 }
 
 

@@ -85,3 +85,51 @@ def evaluate(con: duckdb.DuckDBPyConnection, predicted: str, truth: str) -> Link
 
 def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+@dataclass(frozen=True)
+class BlockingRecall:
+    true_pairs: int
+    blocked_pairs: int
+    #: true pairs the blocking found that scoring then put in one cluster
+    linked_pairs: int
+
+    @property
+    def recall(self) -> float:
+        return self.blocked_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {**asdict(self), "blocking_recall": self.recall}
+
+
+def blocking_recall(
+    con: duckdb.DuckDBPyConnection, profile_truth: str, rules: list[str],
+    profiles: str = "profiles", clusters: str | None = "profile_clusters",
+) -> BlockingRecall:
+    """The share of true pairs of profiles that at least one blocking rule generates,
+    measured on the truth and apart from scoring.
+
+    `profile_truth` is a relation (unique_id, person_id): each profile's true person
+    (profiles whose records belong to several persons take the most frequent one).
+    `rules` are Splink blocking rules as SQL over `l.` and `r.`. Writes `true_pairs`.
+    """
+    con.execute(f"""
+        CREATE OR REPLACE TABLE true_pairs AS
+        SELECT a.unique_id AS unique_id_l, b.unique_id AS unique_id_r
+        FROM ({profile_truth}) AS a JOIN ({profile_truth}) AS b
+          ON a.person_id = b.person_id AND a.unique_id < b.unique_id
+    """)
+    any_rule = " OR ".join(f"({rule})" for rule in rules) or "FALSE"
+    same_cluster = (f"""(SELECT count(*) FROM true_pairs AS t
+        JOIN {clusters} AS cl ON cl.unique_id = t.unique_id_l
+        JOIN {clusters} AS cr ON cr.unique_id = t.unique_id_r
+        WHERE cl.cluster_id = cr.cluster_id)""" if clusters else "0")
+    row = con.sql(f"""
+        SELECT (SELECT count(*) FROM true_pairs),
+               (SELECT count(*) FROM true_pairs AS t
+                JOIN {profiles} AS l ON l.unique_id = t.unique_id_l
+                JOIN {profiles} AS r ON r.unique_id = t.unique_id_r
+                WHERE {any_rule}),
+               {same_cluster}
+    """).fetchall()[0]
+    return BlockingRecall(int(row[0]), int(row[1]), int(row[2]))

@@ -25,12 +25,21 @@ UNIQUE_ID = "unique_id"
 
 
 def _name_comparison(
-    column: str, other: str, key: str, other_key: str
+    column: str, other: str, key: str, other_key: str, engine: str
 ) -> cl.CustomComparison:
-    """Exact (term-frequency adjusted), typo, similar, same sound, swapped with `other`."""
+    """Exact (term-frequency adjusted), swapped with `other`, typo, similar, same sound,
+    cut short; for the surname also written together with the given name."""
+    left, right = f"{column}_l", f"{column}_r"
+    merged = []
+    if column == "surname":
+        merged = [cll.CustomLevel(
+            f"{left} = " + engine_sql(engine, "concat", left=f"{other}_r", right=right)
+            + f" OR {right} = " + engine_sql(engine, "concat", left=f"{other}_l", right=left),
+            label_for_charts="Written together with the given name",
+        )]
     return cl.CustomComparison(
         output_column_name=column,
-        comparison_description=f"{column}: exact, swapped, edit distance, sound",
+        comparison_description=f"{column}: exact, swapped, edit distance, sound, cut short",
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
@@ -39,9 +48,15 @@ def _name_comparison(
                 f"{key}_l = {other_key}_r AND {other_key}_l = {key}_r",
                 label_for_charts="Swapped with the other name (sound keys)",
             ),
+            *merged,
             cll.DamerauLevenshteinLevel(column, 1),
             cll.JaroWinklerLevel(column, 0.92),
             cll.ExactMatchLevel(key).configure(label_for_charts=f"Same sound key ({key})"),
+            cll.CustomLevel(
+                engine_sql(engine, "starts_with", left=left, right=right) + " OR "
+                + engine_sql(engine, "starts_with", left=right, right=left),
+                label_for_charts="One the beginning of the other (cut short, an initial)",
+            ),
             cll.JaroWinklerLevel(column, 0.80),
             cll.ElseLevel(),
         ],
@@ -49,7 +64,8 @@ def _name_comparison(
 
 
 def _date_of_birth_comparison() -> cl.CustomComparison:
-    """Exact, day and month swapped, year off by one, one-character typo."""
+    """Exact, day and month swapped, year off by one, a default date, one-character
+    typo."""
     dob_l, dob_r = "dob_l", "dob_r"
     return cl.CustomComparison(
         output_column_name="dob",
@@ -67,6 +83,17 @@ def _date_of_birth_comparison() -> cl.CustomComparison:
                 f"substr({dob_l}, 6, 5) = substr({dob_r}, 6, 5) "
                 f"AND abs(birth_year_l - birth_year_r) = 1",
                 label_for_charts="Year off by one",
+            ),
+            # a clerk's default: 1 January of the right year, or the 1st of the month
+            cll.CustomLevel(
+                f"substr({dob_l}, 1, 7) = substr({dob_r}, 1, 7) "
+                f"AND (substr({dob_l}, 9, 2) = '01' OR substr({dob_r}, 9, 2) = '01')",
+                label_for_charts="Same month, one date the 1st (a default)",
+            ),
+            cll.CustomLevel(
+                f"substr({dob_l}, 1, 4) = substr({dob_r}, 1, 4) "
+                f"AND (substr({dob_l}, 6, 5) = '01-01' OR substr({dob_r}, 6, 5) = '01-01')",
+                label_for_charts="Same year, one date 1 January (a default)",
             ),
             cll.DamerauLevenshteinLevel("dob", 1),
             # No "same year" level: among strangers with one common name it is frequent,
@@ -118,9 +145,9 @@ class ModelComparison:
 
 COMPARISONS: tuple[ModelComparison, ...] = (
     ModelComparison("given_name", ("given_name",), lambda e: _name_comparison(
-        "given_name", "surname", "given_key", "surname_key")),
+        "given_name", "surname", "given_key", "surname_key", e)),
     ModelComparison("surname", ("surname",), lambda e: _name_comparison(
-        "surname", "given_name", "surname_key", "given_key")),
+        "surname", "given_name", "surname_key", "given_key", e)),
     ModelComparison("dob", ("dob",), lambda e: _date_of_birth_comparison()),
     ModelComparison("sex", ("sex",), lambda e: _exact("sex", "sex")),
     ModelComparison("citizenship", ("citizenship",), _citizenship_comparison),
@@ -134,8 +161,7 @@ COMPARISONS: tuple[ModelComparison, ...] = (
 
 @dataclass(frozen=True)
 class BlockingPass:
-    """Pairs of profiles equal on `keys` (and on `crossed` pairs of columns, left = right),
-    optionally filtered by `condition` (neutral SQL over l. and r.).
+    """Pairs of profiles equal on `keys` (and on `crossed` pairs of columns, left = right).
 
     A block is the set of profiles sharing the values of `keys` (for a crossed pass, of
     its left-hand columns); blocking.py counts comparisons per block and, when the budget
@@ -145,7 +171,6 @@ class BlockingPass:
     name: str
     keys: tuple[str, ...]
     crossed: tuple[tuple[str, str], ...] = ()
-    condition: str | None = None
     #: the largest blocks may be left out when the budget is short (never for documents:
     #: their blocks are a handful of profiles)
     boundable: bool = True
@@ -157,8 +182,6 @@ class BlockingPass:
     def sql(self, max_block: int | None = None) -> str:
         terms = [f'l."{k}" = r."{k}"' for k in self.keys]
         terms += [f'l."{a}" = r."{b}"' for a, b in self.crossed]
-        if self.condition:
-            terms.append(f"({self.condition})")
         if max_block is not None:
             terms.append(f'l."{self.block_size_column}" <= {int(max_block)}')
         return " AND ".join(terms)
@@ -172,9 +195,10 @@ class BlockingPass:
 #: in any one attribute: a document shared; the date of birth with either name's sound;
 #: the names' sounds with the birth year (day or month wrong, default dates) or with
 #: day and month (year typo); names swapped; a first-letter typo in the surname; a
-#: nickname or another-language given name (date of birth, sex and birthplace, or
-#: initials and birth month); and, for profiles without a date of birth, the names
-#: alone.
+#: nickname or another-language given name (date of birth, sex and birthplace, or the
+#: surname's sound, initial and birth year); a truncated surname (given name's sound,
+#: surname initial, birth year); initials and birth month; and the names' sounds alone
+#: (no date of birth, or a wrong one): the widest pass, the first the cap bounds.
 BLOCKING_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("document", ("document_key",), boundable=False),
     BlockingPass("dob_surname_key", ("dob", "surname_key")),
@@ -186,12 +210,13 @@ BLOCKING_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("dob_surname_tail", ("dob", "surname_tail")),
     BlockingPass("dob_crossed_keys", ("dob",), crossed=(("given_key", "surname_key"),)),
     BlockingPass("dob_sex_country_of_birth", ("dob", "sex", "country_of_birth")),
+    BlockingPass("given_key_surname_initial_year", ("given_key", "surname_initial",
+                                                    "birth_year")),
+    BlockingPass("surname_key_given_initial_year", ("surname_key", "given_initial",
+                                                    "birth_year")),
     BlockingPass("initials_birth_month", ("given_initial", "surname_initial", "birth_year",
                                           "birth_month", "sex")),
-    BlockingPass("name_keys_without_dob", ("given_key", "surname_key"),
-                 condition='l."dob" IS NULL OR r."dob" IS NULL'),
-    BlockingPass("full_name_without_dob", ("given_name", "surname"),
-                 condition='l."dob" IS NULL OR r."dob" IS NULL'),
+    BlockingPass("name_keys", ("given_key", "surname_key")),
 )
 
 

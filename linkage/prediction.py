@@ -29,6 +29,10 @@ def predict_pairs(
         num_chunks_right=1,
         warning_mode="never",
     )
+    columns = {c.unquote().name.lower() for c in predictions.columns}
+    # the date-of-birth level of each pair (0: they disagree outright), when compared
+    dob_level = "gamma_dob" if "gamma_dob" in columns else "CAST(NULL AS INTEGER)"
     engine.to_work(predictions, "pairs",
-                   "unique_id_l, unique_id_r, match_probability, match_weight")
+                   "unique_id_l, unique_id_r, match_probability, match_weight, "
+                   f"{dob_level} AS dob_level")
     return predictions, chunks

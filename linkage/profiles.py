@@ -135,28 +135,20 @@ SELECT profile_id,
 FROM modal GROUP BY profile_id
 """
 
-_PROFILES_SQL = f"""
-CREATE OR REPLACE TABLE profiles AS
-WITH per_profile AS (
-    SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
-           min(document_key) AS document_key, min(person_key) AS person_key,
-           min(record_date) AS first_date, max(record_date) AS last_date,
-           -- every citizenship the profile shows, a register's second one included: a
-           -- dual citizen travels on either passport
-           list_sort(list_distinct(list(citizenship) || list(second_citizenship)))
-               AS citizenships
-    FROM link_records GROUP BY profile_id
-), named AS (
-    SELECT p.*, v.date_of_birth AS dob, v.sex, v.citizenship, v.country_of_birth,
-           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
-           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 2), '') AS surname
-    FROM per_profile AS p LEFT JOIN profile_values AS v USING (profile_id)
-), sound_keys AS (   -- the key is costly per call: once per distinct name, not per profile
+def profile_columns_sql(base: str) -> str:
+    """The Splink input from a relation `base` holding, per profile: unique_id, source,
+    n_records, given_name, surname, dob (ISO text), sex, citizenship, citizenships,
+    country_of_birth, document_key, person_key, first_date, last_date. Adds the sound
+    keys and the date parts the blocking passes and comparisons read (the benchmarks
+    build FEBRL profiles with it too)."""
+    return f"""
+WITH named AS (SELECT * FROM {base}),
+sound_keys AS (   -- the key is costly per call: once per distinct name, not per profile
     SELECT name, name_key(name) AS name_key
     FROM (SELECT given_name AS name FROM named UNION SELECT surname FROM named)
     WHERE name IS NOT NULL
 )
-SELECT n.profile_id AS unique_id, n.source, n.n_records, n.given_name, n.surname,
+SELECT n.unique_id, n.source, n.n_records, n.given_name, n.surname,
        g.name_key AS given_key, s.name_key AS surname_key,
        -- the surname's sound without its first letter: survives a first-letter typo
        nullif(substr(s.name_key, 2), '') AS surname_tail,
@@ -168,4 +160,27 @@ SELECT n.profile_id AS unique_id, n.source, n.n_records, n.given_name, n.surname
 FROM named AS n
 LEFT JOIN sound_keys AS g ON g.name = n.given_name
 LEFT JOIN sound_keys AS s ON s.name = n.surname
+"""
+
+
+_PROFILES_SQL = f"""
+CREATE OR REPLACE TABLE profiles AS
+WITH per_profile AS (
+    SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
+           min(document_key) AS document_key, min(person_key) AS person_key,
+           min(record_date) AS first_date, max(record_date) AS last_date,
+           -- every citizenship the profile shows, a register's second one included: a
+           -- dual citizen travels on either passport
+           list_sort(list_distinct(list(citizenship) || list(second_citizenship)))
+               AS citizenships
+    FROM link_records GROUP BY profile_id
+), base AS (
+    SELECT p.profile_id AS unique_id, p.source, p.n_records,
+           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
+           nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 2), '') AS surname,
+           v.date_of_birth AS dob, v.sex, v.citizenship, p.citizenships, v.country_of_birth,
+           p.document_key, p.person_key, p.first_date, p.last_date
+    FROM per_profile AS p LEFT JOIN profile_values AS v USING (profile_id)
+)
+SELECT * FROM ({profile_columns_sql("base")})
 """

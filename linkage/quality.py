@@ -29,6 +29,13 @@ class _ChartEncoder(json.JSONEncoder):
         return float(o) if isinstance(o, Decimal) else super().default(o)
 
 
+class _Chart:
+    """A Vega-Lite spec in the shape of Splink's charts (`chart_dict`)."""
+
+    def __init__(self, spec: dict) -> None:
+        self.chart_dict = spec
+
+
 #: (indicator, value, unit, detail): the shape record_quality takes.
 Indicator = tuple[str, float, str, str | None]
 
@@ -98,9 +105,11 @@ def write_report(
     predictions: SplinkDataFrame,
     indicators: Sequence[Indicator],
     waterfall_pairs: int,
+    review_chart: dict | None = None,
     run_report: Path | None = None,
 ) -> None:
-    """The self-contained linkage report; it links back to `run_report` if given."""
+    """The self-contained linkage report (with the clerical review's threshold chart
+    when labels were given); it links back to `run_report` if given."""
     charts = [
         ("Match weights of each comparison level", linker.visualisations.match_weights_chart()),
         ("m and u probabilities", linker.visualisations.m_u_parameters_chart()),
@@ -111,6 +120,9 @@ def write_report(
             "How the match weight of sample pairs adds up (waterfall)",
             linker.visualisations.waterfall_chart(sample, remove_sensitive_data=True),
         ))
+    if review_chart is not None:
+        charts.insert(0, ("Precision and recall against the threshold (clerical review)",
+                          _Chart(review_chart)))
     libraries = load_chart_libraries()
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",

@@ -64,18 +64,47 @@ def export_review_sample(
     return len(rows)
 
 
+#: Thresholds at which the review labels are scored for the threshold chart.
+CHART_THRESHOLDS = tuple(round(0.50 + 0.01 * i, 2) for i in range(50))
+
+
 @dataclass(frozen=True)
 class ReviewAccuracy:
     labelled_pairs: int
     precision: float
     recall: float
+    #: (threshold, precision, recall) on the labelled pairs, for the threshold chart
+    curve: tuple[tuple[float, float, float], ...] = ()
+
+    def chart(self, threshold: float) -> dict:
+        """Vega-Lite: precision and recall of the labelled pairs against the threshold,
+        the configured threshold marked."""
+        values = [{"threshold": t, "measure": name, "value": v}
+                  for t, p, r in self.curve for name, v in (("precision", p), ("recall", r))]
+        return {
+            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": f"Clerical review: {self.labelled_pairs} labelled pairs",
+            "width": 500, "height": 250,
+            "layer": [
+                {"data": {"values": values}, "mark": {"type": "line", "point": True},
+                 "encoding": {
+                     "x": {"field": "threshold", "type": "quantitative",
+                           "title": "match probability threshold"},
+                     "y": {"field": "value", "type": "quantitative",
+                           "scale": {"domain": [0, 1]}, "title": "on the labelled pairs"},
+                     "color": {"field": "measure", "type": "nominal"}}},
+                {"data": {"values": [{"threshold": threshold}]},
+                 "mark": {"type": "rule", "strokeDash": [4, 4]},
+                 "encoding": {"x": {"field": "threshold", "type": "quantitative"}}},
+            ],
+        }
 
 
 def read_review_labels(path: Path, threshold: float) -> ReviewAccuracy:
     """Precision and recall of `threshold` on the labelled pairs of a review file."""
     if not path.is_file():
         raise RegmigError(f"{path}: review labels file not found")
-    predicted_and_true = predicted = true = labelled = 0
+    labelled: list[tuple[float, bool]] = []
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = {"match_probability", "label"} - set(reader.fieldnames or ())
@@ -95,16 +124,19 @@ def read_review_labels(path: Path, threshold: float) -> ReviewAccuracy:
                 raise RegmigError(
                     f"{path}: row {row_number}, column match_probability: not a number"
                 ) from None
-            labelled += 1
-            is_match = label == "1"
-            is_predicted = probability >= threshold
-            true += is_match
-            predicted += is_predicted
-            predicted_and_true += is_match and is_predicted
+            labelled.append((probability, label == "1"))
     if not labelled:
         raise RegmigError(f"{path}: no labelled pairs (fill the label column with 0 or 1)")
+    precision, recall = _scores(labelled, threshold)
     return ReviewAccuracy(
-        labelled_pairs=labelled,
-        precision=predicted_and_true / predicted if predicted else 1.0,
-        recall=predicted_and_true / true if true else 1.0,
+        labelled_pairs=len(labelled), precision=precision, recall=recall,
+        curve=tuple((t, *_scores(labelled, t)) for t in CHART_THRESHOLDS),
     )
+
+
+def _scores(labelled: list[tuple[float, bool]], threshold: float) -> tuple[float, float]:
+    """Precision and recall of `threshold` on (probability, is_match) pairs."""
+    true = sum(is_match for _p, is_match in labelled)
+    predicted = sum(p >= threshold for p, _m in labelled)
+    hits = sum(is_match and p >= threshold for p, is_match in labelled)
+    return (hits / predicted if predicted else 1.0, hits / true if true else 1.0)

@@ -1,9 +1,9 @@
 """Stage 2, link: cases to persons.
 
 raw.* (warehouse) + ident.records (identifiers, read-only)
-  -> profiles (profiles.py) -> blocking by budget (blocking.py)
-  -> trained or stored Splink model (training.py) -> scored pairs (prediction.py)
-  -> clusters with register conflicts split (clustering.py)
+  -> profiles (profiles.py) -> scoring.py: blocking within the budget (blocking.py),
+     trained or stored Splink model (training.py), scored pairs (prediction.py),
+     clusters with register conflicts split (clustering.py)
   -> stable person ids (stable_ids.py) -> core.person_map, persons, crossings (persons.py)
   -> meta.quality and the linkage report (quality.py).
 
@@ -24,7 +24,6 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
-from regmig.linkage.coverage import measure_coverage
 from regmig.linkage.working_db import SOURCES
 from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
@@ -110,14 +109,13 @@ def _link(
 ) -> LinkSummary:
     # Splink is heavy to import: only the stage pays for it, not `regmig --help`.
     from regmig.linkage import (
-        blocking,
-        clustering,
         engines,
         persons,
-        prediction,
         quality,
         review,
+        scoring,
         stable_ids,
+        training,
         working_db,
     )
     from regmig.linkage import profiles as profile_building
@@ -139,38 +137,20 @@ def _link(
         if summary.row_counts["profiles"] == 0:
             raise RegmigError(f"{paths.warehouse}: no loaded records to link; run "
                               "`regmig ingest` first")
-        coverage = measure_coverage(work)
-        with timer.step("blocking"):
-            choices = blocking.choose_blocking_rules(work, coverage, settings)
         engine = engines.linkage_engine(config, work, paths.out, spill_dir)
-        kept_rules = [engine.rule(c.rule) for c in choices if c.kept]
-        if not kept_rules:  # Splink would compare every pair with every other
-            raise RegmigError(
-                f"{paths.warehouse}: the delivery has no names, dates of birth or "
-                "documents to link on (every blocking pass needs one of them)"
-            )
+        scored = scoring.score_profiles(
+            work, settings, training.latest_model(warehouse), timer, run_id, engine)
+        choices, record, clusters = scored.choices, scored.record, scored.clusters
+        linker, predictions, model_row = scored.linker, scored.predictions, scored.model_row
         summary.blocking_rules = [c.name for c in choices if c.kept]
-        summary.comparisons = sum(c.comparisons for c in choices)
-        profiles_df = engine.profiles()
-
-        linker, record, model_row = _model(
-            work, warehouse, profiles_df, kept_rules, coverage, settings, timer, run_id,
-            engine)
+        summary.comparisons = scored.comparisons
         summary.model_id = model_row[0] if model_row else record.source
         summary.retrained = model_row is not None
         summary.trained_on = record.summary()
-
-        with timer.step("predict"):
-            predictions, chunks = prediction.predict_pairs(
-                engine, linker, summary.comparisons, settings
-            )
         summary.row_counts["pairs_above_predict_threshold"] = (
             work.sql("SELECT count(*) FROM pairs").fetchall()[0][0]
         )
-        with timer.step("cluster"):
-            clusters = clustering.cluster_profiles(
-                work, engine, linker, predictions, settings.cluster_threshold
-            )
+        with timer.step("record_clusters"):
             persons.build_record_clusters(work, settings.cluster_threshold)
         summary.conflict_clusters = clusters.conflict_clusters
 
@@ -182,23 +162,28 @@ def _link(
         if review_export is not None:
             review.export_review_sample(work, predictions, settings, review_export)
             summary.review_export = review_export
-        indicators = _run_indicators(summary, choices, clusters, chunks)
+        indicators = _run_indicators(summary, choices, clusters, scored.chunks)
         indicators.append(("linkage_engine", 1, "flag", f"Splink ran on {engine.name}"))
-        indicators += _training_indicators(record, coverage)
+        indicators += _training_indicators(record, scored.coverage)
         indicators += quality.name_indicators(work)
         indicators += quality.person_indicators(work)
+        review_chart = None
         if review_labels is not None:
             accuracy = review.read_review_labels(review_labels, settings.cluster_threshold)
+            review_chart = accuracy.chart(settings.cluster_threshold)
             summary.review_precision, summary.review_recall = (
                 accuracy.precision, accuracy.recall)
             indicators += [
                 ("review_labelled_pairs", accuracy.labelled_pairs, "pairs", str(review_labels)),
-                ("review_precision", accuracy.precision, "ratio", "labelled pairs in band"),
-                ("review_recall", accuracy.recall, "ratio", "labelled pairs in band"),
+                ("review_precision", accuracy.precision, "ratio",
+                 f"labelled pairs, at the threshold {settings.cluster_threshold:g}"),
+                ("review_recall", accuracy.recall, "ratio",
+                 f"labelled pairs, at the threshold {settings.cluster_threshold:g}"),
             ]
         with timer.step("report"):
             quality.write_report(paths.linkage_report, linker, predictions,
-                                 indicators, settings.report_waterfall_pairs, paths.report)
+                                 indicators, settings.report_waterfall_pairs, review_chart,
+                                 paths.report)
         summary.report = paths.linkage_report
 
         with timer.step("write_warehouse"):
@@ -224,37 +209,12 @@ def _link(
         shutil.rmtree(spill_dir, ignore_errors=True)
 
 
-def _model(work, warehouse, profiles_df, kept_rules, coverage, settings, timer,  # noqa: ANN001
-                  run_id: str, engine):
-    """The linker to score with: the stored model unless a retrain is asked for (or
-    there is none), else one trained now; when this delivery cannot train m (no training
-    pass finds pairs), the stored model if there is one, else Splink's defaults."""
-    from regmig.linkage import training
-
-    stored = None if settings.retrain else training.latest_model(warehouse)
-    if stored is not None:
-        return (training.linker_from_stored(profiles_df, stored[1], kept_rules, engine),
-                training.TrainingRecord(source="stored"), None)
-    linker, train_timings, record = training.train_linker(
-        work, profiles_df, kept_rules, coverage, settings, engine)
-    timer.timings.update(train_timings)
-    if not record.em_passes:
-        stored = training.latest_model(warehouse)
-        if stored is not None:
-            record.source = "stored"
-            return (training.linker_from_stored(profiles_df, stored[1], kept_rules, engine),
-                    record, None)
-        record.source = "default"
-    profiles_hash = table_hash(work, ["main.profiles"])
-    return linker, record, training.model_row(linker, profiles_hash, run_id)
-
-
 def _training_indicators(record, coverage) -> list:  # noqa: ANN001
     if record.source == "trained":
         source = "trained now on this delivery"
     elif record.source == "default":
-        source = ("documented default: Splink's default m (no training pass finds pairs "
-                  "and no model is stored), u sampled, prior as stated")
+        source = ("documented default: m of default_model.json (no training pass finds "
+                  "enough pairs and no model is stored), u sampled, prior as stated")
     elif record.comparisons:
         source = ("stored model of an earlier run: this delivery cannot train m (no "
                   "training pass finds pairs)")
@@ -329,6 +289,8 @@ def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # no
         ("register_conflicts_split", clusters.conflict_clusters, "clusters",
          "two register personal ids in one cluster, split at the weakest links"),
         ("links_cut", clusters.links_cut, "pairs", "links refused when splitting conflicts"),
+        ("lone_profiles_attached", clusters.lone_profiles_attached, "profiles",
+         "alone at the threshold, joined to the one cluster their links point into"),
     ]
     for source in SOURCES:
         key = f"profiles_{source}"

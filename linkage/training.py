@@ -6,8 +6,11 @@
 - u comes from randomly sampled pairs (almost all non-matches); that always works.
 - m comes from expectation maximisation over the training passes whose columns are
   present and that find at least `LinkageConfig.em_min_pairs` pairs, each pass leaving
-  free the comparisons the others fix. A comparison no pass could train keeps Splink's
-  default m (and the floor below), and the record says so.
+  free the comparisons the others fix. A comparison no pass could train takes the
+  documented default m of `default_model.json` (m learned by EM on a synthetic `hard`
+  delivery: how often a true match's names, dates and codes agree at each level, which
+  depends on the registers' error rates far more than on the population), and the
+  record says so.
 
 Every choice is written down (`TrainingRecord`) and goes to meta.quality and the
 linkage report. The trained model goes to core.linkage_models; later runs reuse the
@@ -21,6 +24,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -65,7 +69,7 @@ class TrainingRecord:
         text = (f"comparisons: {', '.join(self.comparisons)}; prior {self.prior:.3g} from "
                 f"{self.prior_from}; m by EM on: {em}")
         if self.untrained_m:
-            text += f"; Splink's default m for: {', '.join(self.untrained_m)}"
+            text += f"; default m (default_model.json) for: {', '.join(self.untrained_m)}"
         return text
 
 
@@ -121,7 +125,8 @@ def train_linker(
             record.em_passes.append((p.name, pairs))
             trained_columns |= set(record.comparisons) - set(p.keys)
     record.untrained_m = [c for c in record.comparisons if c not in trained_columns]
-    trained = floor_m_probabilities(linker.misc.save_model_to_json(), config)
+    trained = with_default_m(linker.misc.save_model_to_json(), record.untrained_m)
+    trained = floor_m_probabilities(trained, config)
     return Linker(profiles, trained, log_level=None), timer.timings, record
 
 
@@ -143,6 +148,33 @@ def _estimate_prior(
         record.prior_from = (f"the default of {config.default_matches_per_profile:g} "
                              "match per profile (no near-certain rule finds pairs)")
         linker._settings_obj._probability_two_random_records_match = record.prior
+
+
+#: The documented default m probabilities (see the module docstring; written by
+#: `bench/bench_linkage.py --default-model`, which names the delivery it learned from).
+DEFAULT_MODEL = Path(__file__).with_name("default_model.json")
+
+
+def with_default_m(settings: dict[str, Any], comparisons: list[str]) -> dict[str, Any]:
+    """Give the named comparisons the default model's m, level by level (by label)."""
+    default = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))["m_probabilities"]
+    for comparison in settings["comparisons"]:
+        levels = default.get(comparison["output_column_name"], {})
+        if comparison["output_column_name"] not in comparisons:
+            continue
+        for level in comparison["comparison_levels"]:
+            if level.get("label_for_charts") in levels:
+                level["m_probability"] = levels[level["label_for_charts"]]
+    return settings
+
+
+def default_model_from(settings: dict[str, Any], learned_from: str) -> dict[str, Any]:
+    """The default_model.json content taken from a trained model's settings."""
+    return {"learned_from": learned_from, "m_probabilities": {
+        c["output_column_name"]: {level["label_for_charts"]: level["m_probability"]
+                                  for level in c["comparison_levels"]
+                                  if not level.get("is_null_level")}
+        for c in settings["comparisons"]}}
 
 
 def floor_m_probabilities(settings: dict[str, Any], config: LinkageConfig) -> dict[str, Any]:

@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end", type=int, default=None, help="last year of the data")
     parser.add_argument("--noise-scale", type=float, default=None,
                         help="multiply every identifier-noise rate (0 = no noise)")
+    parser.add_argument("--noise", choices=("default", "hard"), default=None,
+                        help="noise profile: default (gentle; data/sample/) or hard (every "
+                             "kind of error real registers carry; rates in config.py)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
                         help="file format of the deliveries (truth is always Parquet)")
     parser.add_argument("--config", type=str, default=None,
@@ -36,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     overrides = {"persons": args.persons, "seed": args.seed, "start_year": args.start,
-                 "end_year": args.end, "noise_scale": args.noise_scale}
+                 "end_year": args.end, "noise_scale": args.noise_scale,
+                 "noise_profile": args.noise}
     synth = dataclasses.replace(config.synth,
                                 **{k: v for k, v in overrides.items() if v is not None})
     out = Path(args.out)

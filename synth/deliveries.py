@@ -13,7 +13,7 @@ from regmig.synth.countries import REGION_WEIGHTS, REGIONS
 from regmig.synth.documents import DOCUMENT_TYPES, Documents, document_of_crossings
 from regmig.synth.labels import dates, flag_labels, labels
 from regmig.synth.names import NameTable
-from regmig.synth.noise import Identity, NoiseRates, write_identity
+from regmig.synth.noise import Identity, NoiseRates, household_dobs, write_identity
 from regmig.synth.permits import DECISIONS, KINDS, PERMIT_TYPES, Applications
 from regmig.synth.population import PERSONA_CODE, Population
 from regmig.synth.register import REASONS, Spells
@@ -65,6 +65,13 @@ class Delivered:
     flags: dict[str, np.ndarray]  # noise applied to each row
     #: the true identifying details of each row (None once the rows are written out)
     clean: Identity | None
+
+
+def _household_dob(pop: Population, rates: NoiseRates, p: np.ndarray) -> np.ndarray | None:
+    """A household member's date of birth per record, for the hard noise profile only."""
+    if rates.hard is None:
+        return None
+    return household_dobs(pop.surname_id, pop.dob)[p]
 
 
 def _record_ids(prefix: str, n: int, offset: int = 0) -> pl.Series:
@@ -157,7 +164,7 @@ def _crossing_chunk(rng: np.random.Generator, sc: _SpanCrossings, rec: np.ndarra
                     ) -> tuple[pl.DataFrame, dict[str, np.ndarray], Identity]:
     p, doc, place = sc.person[rec], sc.doc[rec], sc.place[rec]
     ident = Identity(pop.given_id[p], pop.surname_id[p], pop.male[p], pop.dob[p],
-                     docs.country[doc], doc)
+                     docs.country[doc], doc, _household_dob(pop, rates, p))
     id_frame, flags = write_identity(rng, ident, rates, names, codes, docs.number,
                                      document_noise=False)
     point = _border_points(rng, sc.mode[rec], place, codes)
@@ -248,7 +255,7 @@ def register_records(rng: np.random.Generator, spells: Spells, pop: Population,
     has_passport = docs.passport[p] >= 0
     doc = np.where(has_passport, docs.valid_on(p, as_of, pop.naturalised_on), -1)
     ident = Identity(pop.given_id[p], pop.surname_id[p], pop.male[p], pop.dob[p],
-                     citizenship.astype(np.int16), doc)
+                     citizenship.astype(np.int16), doc, _household_dob(pop, rates, p))
     id_frame, flags = write_identity(rng, ident, rates, names, codes, docs.number,
                                      document_noise=True)
     regions = REGIONS.get(country, tuple(f"Region {i}" for i in range(1, 11)))
@@ -282,7 +289,7 @@ def permit_records(rng: np.random.Generator, apps: Applications, pop: Population
     m = len(p)
     doc = docs.valid_on(p, apps.applied, pop.naturalised_on)
     ident = Identity(pop.given_id[p], pop.surname_id[p], pop.male[p], pop.dob[p],
-                     pop.citizenship[p], doc)
+                     pop.citizenship[p], doc, _household_dob(pop, rates, p))
     id_frame, flags = write_identity(rng, ident, rates, names, codes, docs.number,
                                      document_noise=True)
     permit_ids = pl.select(pl.lit("PM") + pl.Series(

@@ -267,8 +267,12 @@ def _truth(span: Span, codes: tuple[str, ...], home: int, pop: Population,
 
 def parameters(built: Built) -> dict:
     config = built.config
+    synth_config = dataclasses.asdict(config)
+    if config.noise_profile == "default":  # as before the hard profile existed
+        synth_config.pop("noise_profile")
+        synth_config.pop("hard_noise")
     return {
-        "synth_config": dataclasses.asdict(config),
+        "synth_config": synth_config,
         "country": built.country,
         "data_start": to_date(built.span.start).isoformat(),
         "data_end": to_date(built.span.end).isoformat(),

@@ -9,10 +9,12 @@ per distinct name (a few hundred), never per record.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+
+from regmig.synth.name_variants import EQUIVALENTS, mechanical, to_armenian, to_georgian
 
 _SLAVIC_FEMININE = (("ov", "ova"), ("ev", "eva"), ("in", "ina"), ("yn", "yna"), ("iy", "aya"),
                     ("kiy", "kaya"), ("ski", "ska"))
@@ -134,19 +136,7 @@ _CYRILLIC_SINGLE = dict(zip("abcdefghijklmnopqrstuvwxyz",
 
 def to_cyrillic(name: str) -> str:
     """A mechanical Latin-to-Cyrillic transliteration (as a Russian-speaking clerk would)."""
-    out: list[str] = []
-    s = name.lower()
-    i = 0
-    while i < len(s):
-        for latin, cyr in _CYRILLIC_MULTI:
-            if s.startswith(latin, i):
-                out.append(cyr)
-                i += len(latin)
-                break
-        else:
-            out.append(_CYRILLIC_SINGLE.get(s[i], s[i]))
-            i += 1
-    word = "".join(out)
+    word = mechanical(name, _CYRILLIC_MULTI, _CYRILLIC_SINGLE)
     return word[:1].upper() + word[1:]
 
 
@@ -190,6 +180,12 @@ class NameTable:
     variant_start: np.ndarray
     #: name ids per pool: (male given, female given, male surnames, female surnames)
     pool_ids: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    #: equivalents of name id i (name_variants.EQUIVALENTS) are
+    #: equivalents[equivalent_start[i]: equivalent_start[i + 1]]
+    equivalents: tuple[str, ...] = ()
+    equivalent_start: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    #: the script a name's language writes it in (index into NATIVE_SCRIPTS), per name id
+    native_script: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def cyrillic(self, ids: np.ndarray) -> np.ndarray:
         """Index into `variants` of the Cyrillic form of each name id."""
@@ -229,8 +225,32 @@ def build_name_table() -> NameTable:
     for name in canonical:
         variants.extend(variants_of(name))
         start.append(len(variants))
+    equivalents: list[str] = []
+    equivalent_start = [0]
+    for name in canonical:
+        equivalents.extend(EQUIVALENTS.get(name, ()))
+        equivalent_start.append(len(equivalents))
+    script = np.zeros(len(canonical), dtype=np.int64)  # Cyrillic unless a pool says so
+    for pool in sorted(POOLS, reverse=True):  # the first pool (sorted) of a name wins
+        for ids in pool_ids[pool]:
+            script[ids] = NATIVE_SCRIPTS.index(POOL_SCRIPT.get(pool, "cyrillic"))
     return NameTable(tuple(canonical), tuple(variants), np.array(start, dtype=np.int64),
-                     pool_ids)
+                     pool_ids, tuple(equivalents), np.array(equivalent_start, dtype=np.int64),
+                     script)
+
+
+#: Scripts a record's names may be delivered in (noise profile `hard`), and the pools
+#: whose own script is not Cyrillic (a Russian-speaking clerk writes the others).
+NATIVE_SCRIPTS = ("cyrillic", "armenian", "georgian")
+POOL_SCRIPT = {"armenian": "armenian", "georgian": "georgian"}
+
+
+def in_script(name: str, script: str) -> str:
+    if script == "armenian":
+        return to_armenian(name)
+    if script == "georgian":
+        return to_georgian(name)
+    return to_cyrillic(name)
 
 
 #: The key next to each letter (a slipped finger), Latin and Cyrillic keyboards.

@@ -254,3 +254,46 @@ def test_a_budget_too_small_for_any_rule_is_refused(linked_run: RunPaths, tmp_pa
     unchanged = con.sql("SELECT count(*) FROM core.person_map WHERE run_id = 'test-small-budget'")
     assert unchanged.fetchall()[0][0] == 0
     con.close()
+
+
+def test_review_labels_from_the_truth_close_the_loop(
+    relinked: RunPaths, sample_delivery: Path, tmp_path: Path
+) -> None:
+    """Label the exported pairs by the truth (a profile is named after its first record),
+    link with --review-labels: precision and recall at the threshold in meta.quality and
+    the threshold chart in the linkage report agree with the labels."""
+    import polars as pl
+
+    truth = pl.read_parquet(sample_delivery / "truth" / "record_person.parquet")
+    prefix = {"B": "border_crossings", "R": "population_register", "P": "permits"}
+    pairs = pl.read_csv(relinked.out / "review_pairs.csv", infer_schema_length=0)
+
+    def person(side: str) -> pl.DataFrame:
+        ids = pairs.select(
+            pl.col(f"unique_id_{side}").str.slice(0, 1).replace_strict(prefix).alias("source"),
+            pl.col(f"unique_id_{side}").str.split(":").list.get(1).alias("record_id"))
+        return ids.join(truth, on=["source", "record_id"], how="left")["person_id"]
+
+    labels = (person("l") == person("r")).cast(pl.Int8)
+    assert 0 < labels.sum() < len(labels), "the band holds matches and non-matches"
+    labelled = tmp_path / "labelled.csv"
+    pairs.with_columns(label=labels).write_csv(labelled)
+    copy = RunPaths(tmp_path / "run")
+    shutil.copytree(relinked.out, copy.out)
+    assert main(["link", "--out", str(copy.out), "--review-labels", str(labelled)]) == 0
+
+    threshold = Config().linkage.cluster_threshold
+    probability = pairs["match_probability"].cast(pl.Float64)
+    accepted = probability >= threshold
+    expected_precision = (labels.cast(bool) & accepted).sum() / max(accepted.sum(), 1)
+    expected_recall = (labels.cast(bool) & accepted).sum() / labels.sum()
+    con = duckdb.connect(str(copy.warehouse), read_only=True)
+    quality = dict(con.sql("SELECT indicator, value FROM meta.quality WHERE stage = 'link' "
+                           "AND indicator LIKE 'review_%'").fetchall())
+    con.close()
+    assert quality["review_labelled_pairs"] == len(pairs)
+    assert quality["review_precision"] == pytest.approx(expected_precision)
+    assert quality["review_recall"] == pytest.approx(expected_recall)
+    report = copy.linkage_report.read_text(encoding="utf-8")
+    assert "Precision and recall against the threshold (clerical review)" in report
+    assert f"Clerical review: {len(pairs)} labelled pairs" in report

@@ -120,3 +120,52 @@ def test_evaluation_counts_pairs_and_bcubed() -> None:
     assert accuracy.bcubed_precision == pytest.approx(3 / 4)
     assert accuracy.bcubed_recall == pytest.approx((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4)
     assert accuracy.person_count_error == 0
+
+
+def test_blocking_bounds_large_blocks_instead_of_dropping_passes() -> None:
+    """A budget too small for every pass caps block sizes: each pass is still used, its
+    pairs in capped blocks are counted as left out, and the total fits the budget."""
+    import dataclasses
+
+    import duckdb
+
+    from regmig.config import LinkageConfig
+    from regmig.linkage.blocking import choose_blocking_rules
+    from regmig.linkage.coverage import measure_coverage
+    from regmig.linkage.profiles import NAME_KEY_MACROS, profile_columns_sql
+
+    con = duckdb.connect()
+    con.execute(NAME_KEY_MACROS)
+    # 300 namesakes (one large block for the name passes), then 200 distinct persons
+    con.execute(f"""
+        CREATE TABLE profiles AS
+        WITH base AS (
+            SELECT 'P' || i AS unique_id, 'x' AS source, 1 AS n_records,
+                   CASE WHEN i < 300 THEN 'anna' ELSE 'name' || (i % 200) END AS given_name,
+                   CASE WHEN i < 300 THEN 'sargsyan' ELSE 'fam' || (i % 200) END AS surname,
+                   CAST(DATE '1950-01-01' + INTERVAL (i * 37) DAY AS DATE)::VARCHAR AS dob,
+                   'F' AS sex, 'ARM' AS citizenship, ['ARM'] AS citizenships,
+                   'ARM' AS country_of_birth, 'D' || (i % 450) AS document_key,
+                   NULL::VARCHAR AS person_key, NULL::DATE AS first_date,
+                   NULL::DATE AS last_date
+            FROM range(700) AS t(i)
+        )
+        SELECT * FROM ({profile_columns_sql("base")})
+    """)
+    coverage = measure_coverage(con)
+    roomy = choose_blocking_rules(con, coverage, LinkageConfig())
+    assert all(c.max_block is None for c in roomy)
+    tight = dataclasses.replace(LinkageConfig(), comparison_budget=20_000,
+                                comparisons_per_profile=0)
+    choices = choose_blocking_rules(con, coverage, tight)
+    used = [c for c in choices if c.usable]
+    assert [c.name for c in used] == [c.name for c in roomy if c.usable]
+    assert sum(c.comparisons for c in used) <= 20_000
+    capped = [c for c in used if c.max_block is not None]
+    assert capped and all(c.comparisons_left_out > 0 for c in capped)
+    assert next(c for c in used if c.name == "document").max_block is None
+    # the rule SQL carries the cap, on the block-size column added to the profiles
+    name_keys = next(c for c in capped if c.name == "name_keys")
+    assert f"<= {name_keys.max_block}" in name_keys.rule
+    largest = con.sql("SELECT max(block_name_keys) FROM profiles").fetchall()[0][0]
+    assert largest > name_keys.max_block
