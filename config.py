@@ -58,8 +58,24 @@ class IngestConfig:
     pseudonym_key_env: str = "REGMIG_PSEUDONYM_KEY"
     #: Alternatively a file holding the key (readable by its owner only).
     pseudonym_key_file: Path | None = None
-    #: Earliest plausible date in any delivery; earlier dates are set empty and flagged.
+    #: Earliest plausible date in any delivery: an earlier optional date is set empty and
+    #: flagged, an earlier required date (crossed_at, registered_from) quarantines its row.
     earliest_plausible_date: str = "1900-01-01"
+    #: Days after the day a delivery is loaded (UTC) that a delivered event date (a
+    #: crossing, registration, deregistration, application or decision; not a permit's
+    #: validity) may lie: later is implausible, like a date before the earliest. One day
+    #: allows for local times ahead of UTC.
+    event_date_horizon_days: int = 1
+    #: Values that stand for "no identifier" in a document number, personal id or permit
+    #: id, compared after the identifier is reduced to upper-case letters and digits
+    #: ("n/a" is "NA"). They get no pseudonym: one shared key would link strangers.
+    identifier_placeholders: tuple[str, ...] = (
+        "NULL", "NONE", "NIL", "NA", "NAN", "UNKNOWN", "UNK", "NOTKNOWN", "MISSING",
+        "EMPTY", "NOTAPPLICABLE", "TBD", "TEST",
+    )
+    #: A reduced identifier made of one character repeated (0, 000000, XXXX, 9999) is a
+    #: placeholder too.
+    repeated_character_is_placeholder: bool = True
     #: Bytes of CSV parsed per batch (bounds memory: about 0.5 million crossings).
     csv_block_bytes: int = 64 * 1024 * 1024
     #: Rows per batch read from a Parquet delivery.

@@ -18,6 +18,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from regmig.errors import RegmigError
+from regmig.flows.preflight import preflight
 from regmig.flows.progress_display import progress_display
 from regmig.flows.run_log import say
 from regmig.flows.run_settings import build_config
@@ -111,10 +112,10 @@ def pipeline_flow(
 
     started = time.perf_counter()
     input_dir, out_dir = Path(input_dir), Path(out_dir)
-    if not input_dir.is_dir():
-        raise RegmigError(f"{input_dir}: delivery folder not found")
     config = build_config(config_file, threshold_days, window_days, disclosure_threshold,
                           pseudonym_key_file, engine)
+    # Again inside the flow, for runs a deployment starts: still before anything is written.
+    preflight(config, input_dir, out_dir, reference_year)
     run_id = run_id or new_run_id()
     paths = RunPaths(out_dir).ensure()
     parameters = {

@@ -31,7 +31,8 @@ from regmig.schemas.deliveries import CODE_CASE, iso_date
 
 PARTIAL_DATE_PATTERN = r"^\d{4}(?:-\d{2})?$"
 
-#: Values of raw.<source>.date_of_birth_flag (and of the flags in date_flags).
+#: Values of raw.<source>.date_of_birth_flag (and of the flags in date_flags, which may
+#: also say `inverted` or `birth_date`: ingest/plausibility.py, ingest/separation.py).
 DATE_FLAGS = ("ok", "missing", "partial", "impossible")
 
 
@@ -110,10 +111,10 @@ def birth_year_month(text: pl.Expr, flag: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def date_flags_list(flags: dict[str, pl.Expr]) -> pl.Expr:
-    """`column:flag` for every optional date that was set empty (partial or impossible),
-    null when every date was usable or missing."""
+    """`column:flag` for every optional date that was set empty (any flag but ok or
+    missing), null when every date was usable or missing."""
     entries = [
-        pl.when(flag.is_in(["partial", "impossible"])).then(pl.lit(f"{name}:") + flag)
+        pl.when(~flag.is_in(["ok", "missing"])).then(pl.lit(f"{name}:") + flag)
         for name, flag in flags.items()
     ]
     listed = pl.concat_list(entries).list.drop_nulls()

@@ -26,7 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.config import load_config
-    from regmig.ingest.stage import FilesRefused, IngestSummary, ingest_file, ingest_folder
+    from regmig.ingest.pseudonyms import checked_key
+    from regmig.ingest.stage import (
+        FilesRefused,
+        IngestSummary,
+        delivery_files,
+        ingest_file,
+        ingest_folder,
+    )
     from regmig.warehouse.connection import open_warehouse
     from regmig.warehouse.paths import RunPaths
     from regmig.warehouse.runs import RunRecord, new_run_id, recorded_run
@@ -41,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     paths = RunPaths(args.out)
+    # Checked before anything is written: the key, and the delivery folder.
+    checked_key(config.ingest, paths.warehouse)
+    if args.input is not None:
+        delivery_files(args.input)
     run_id = new_run_id()
     parameters = {"input": str(args.input) if args.input else None,
                   "source": args.source, "file": str(args.file) if args.file else None,

@@ -9,8 +9,19 @@ CSV (UTF-8, comma, double quotes, header row) is read by pyarrow's streaming rea
 block of `IngestConfig.csv_block_bytes` at a time, single-threaded so that a malformed line
 (too many or too few fields, e.g. a stray delimiter or a truncated last line) comes with
 its record number. Malformed lines are not lost: they come out of `read_batches` next to
-the good rows and are quarantined whole. Rows are numbered 1, 2, ... after the header; a
-value quoted over several lines is one row; a blank line is a row (with every value empty).
+the good rows and are quarantined whole.
+
+Records are physical lines. No value of the delivery contract (codes, dates, identifiers,
+names) holds a line break, so a quote that opens on a line and does not close on it is a
+stray quote, not a value spanning lines: left to the CSV parser it would swallow every
+line up to the next quote into one row. Each line is therefore checked for balanced
+quotes (an even number of `"`) before the parser sees it (`_LineRecords`); a line that
+fails is handed on as a malformed line of its own, so the rows after it load as usual.
+Rows are numbered 1, 2, ... after the header, one per line (line breaks: LF, CRLF or CR);
+a blank line is a row (with every value empty); a last line without a final line break
+is a row like any other, and a header without one is a delivery of no rows. A NUL byte in
+the header refuses the file (binary, or UTF-16); in a row it is that row's fault
+(validation.py), wherever in the file it is.
 """
 
 from __future__ import annotations
@@ -36,8 +47,8 @@ from regmig.schemas.deliveries import columns, required_columns
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
-#: Bytes read to recognise a file that is not text at all.
-SNIFF_BYTES = 64 * 1024
+#: Bytes read to recognise a Parquet file by its magic number.
+SNIFF_BYTES = 4
 #: Bytes validated as UTF-8 at a time.
 UTF8_CHECK_BYTES = 16 * 1024 * 1024
 
@@ -74,13 +85,17 @@ class RawBatch:
     """Delivered rows as text (contract columns + row_number) and malformed lines."""
 
     frame: pl.DataFrame
-    #: row_number, expected_fields, found_fields, line_text (identifying: restricted).
+    #: row_number, expected_fields, found_fields (null for a line whose quotes do not
+    #: balance), line_text (identifying: restricted).
     malformed: pl.DataFrame = field(default_factory=lambda: _empty_malformed())
 
 
+MALFORMED_SCHEMA = {ROW_NUMBER: pl.Int64, "expected_fields": pl.Int64,
+                    "found_fields": pl.Int64, "line_text": pl.String}
+
+
 def _empty_malformed() -> pl.DataFrame:
-    return pl.DataFrame(schema={ROW_NUMBER: pl.Int64, "expected_fields": pl.Int64,
-                                "found_fields": pl.Int64, "line_text": pl.String})
+    return pl.DataFrame(schema=MALFORMED_SCHEMA)
 
 
 def open_delivery(path: Path, source: str) -> Delivery:
@@ -115,8 +130,6 @@ def _detect_format(path: Path) -> str:
     if head.startswith(PARQUET_MAGIC) or suffix in PARQUET_SUFFIXES:
         return "parquet"
     if suffix in CSV_SUFFIXES:
-        if b"\x00" in head:
-            raise RegmigError(f"{path}: not a CSV file (binary content)")
         return "csv"
     raise RegmigError(f"{path}: not a CSV or Parquet file (expected .csv or .parquet, "
                       f"got '{path.suffix or 'no extension'}')")
@@ -127,6 +140,9 @@ def _csv_header(path: Path) -> list[str]:
         first_line = handle.readline()
     if not first_line.strip():
         raise RegmigError(f"{path}: empty file, no header row")
+    if b"\x00" in first_line:
+        raise RegmigError(f"{path}: not a CSV file (binary content or UTF-16 in the header "
+                          f"row); export the file as UTF-8 text")
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -196,17 +212,22 @@ def _csv_batches(delivery: Delivery, config: IngestConfig) -> Iterator[RawBatch]
     # Positional names: the reader skips the header row, which we parsed ourselves, so a
     # header with odd names or a byte-order mark cannot change how values are read.
     positional = _positional(len(delivery.delivered_columns))
-    malformed: list[tuple[int, int, int, str]] = []
+    malformed: list[tuple[int, int, int | None, str]] = []
+    lines = _LineRecords(delivery.path, len(positional))
 
     def on_malformed(row: pa_csv.InvalidRow) -> str:
         # Record numbers count the header row as 1.
-        malformed.append((row.number - 1, row.expected_columns, row.actual_columns,
-                          row.text))
+        number = row.number - 1
+        unbalanced = lines.unbalanced.pop(number, None)
+        if unbalanced is not None:
+            malformed.append((number, row.expected_columns, None, unbalanced))
+        else:
+            malformed.append((number, row.expected_columns, row.actual_columns, row.text))
         return "skip"
 
     try:
         reader = pa_csv.open_csv(
-            delivery.path,
+            lines,
             read_options=pa_csv.ReadOptions(
                 use_threads=False, block_size=config.csv_block_bytes,
                 column_names=positional, skip_rows=1,
@@ -238,6 +259,94 @@ def _csv_batches(delivery: Delivery, config: IngestConfig) -> Iterator[RawBatch]
                            _malformed_frame(malformed[reported:]))
     except pa.ArrowInvalid as exc:
         raise RegmigError(_csv_failure(delivery.path, exc)) from None
+    finally:
+        lines.close()
+
+
+class _LineRecords(io.RawIOBase):
+    """The CSV file as the parser is to see it: every physical line one record.
+
+    A data line whose quotes do not balance is replaced by a line of the wrong number of
+    fields, so the parser reports it as malformed under its own row number; its text is
+    kept in `unbalanced` (row number -> line) for the quarantine. The stream always ends
+    with a line break, so a header without one reads as a file of no rows. Lines are
+    found with numpy a chunk at a time (no loop over lines in Python).
+    """
+
+    #: Bytes read from the file per chunk.
+    CHUNK_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, path: Path, fields: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115  (closed by close())
+        self._marker = b"," * fields  # fields + 1 fields: never a valid record
+        self.unbalanced: dict[int, str] = {}
+        self._line = 0  # number of the next line in the file; the header is line 0
+        self._carry = b""
+        self._ready = memoryview(b"")
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._ready and not self._eof:
+            self._ready = memoryview(self._next_chunk())
+        size = min(len(buffer), len(self._ready))
+        buffer[:size] = self._ready[:size]
+        self._ready = self._ready[size:]
+        return size
+
+    def _next_chunk(self) -> bytes:
+        block = self._file.read(self.CHUNK_BYTES)
+        data = self._carry + block
+        if not block:
+            self._eof = True
+            self._carry = b""
+            if not data:
+                return b""
+            return self._checked(data + b"\n")
+        # Keep an incomplete last line (and a final CR, which may be half of a CRLF) for
+        # the next chunk.
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        self._carry = data[cut:]
+        return self._checked(data[:cut])
+
+    def _checked(self, data: bytes) -> bytes:
+        """`data` (whole lines) with every data line of odd quote count replaced."""
+        array = np.frombuffer(data, dtype=np.uint8)
+        lf = array == ord("\n")
+        cr = array == ord("\r")
+        cr_alone = cr & ~np.append(lf[1:], False)
+        ends = np.flatnonzero(lf | cr_alone)  # last byte of each line
+        quotes = np.flatnonzero(array == ord('"'))
+        if quotes.size == 0:
+            self._line += ends.size
+            return data
+        per_line = np.bincount(np.searchsorted(ends, quotes), minlength=ends.size)
+        odd = np.flatnonzero(per_line[: ends.size] % 2 == 1)
+        odd = odd[odd + self._line > 0]  # the header is checked by the header reader
+        if odd.size == 0:
+            self._line += ends.size
+            return data
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        parts = []
+        position = 0
+        for index in odd.tolist():  # one iteration per broken line, not per line
+            start, end = int(starts[index]), int(ends[index])
+            content_end = end - 1 if data[end] == ord("\n") and end > start and \
+                data[end - 1] == ord("\r") else end
+            self.unbalanced[self._line + index] = data[start:content_end].decode(
+                "utf-8", errors="replace")
+            parts += [data[position:start], self._marker]
+            position = content_end
+        parts.append(data[position:])
+        self._line += ends.size
+        return b"".join(parts)
 
 
 def _row_numbers(ordinals: np.ndarray, bad_rows: np.ndarray) -> np.ndarray:
@@ -250,10 +359,10 @@ def _row_numbers(ordinals: np.ndarray, bad_rows: np.ndarray) -> np.ndarray:
     return ordinals + np.searchsorted(good_before, ordinals, side="right")
 
 
-def _malformed_frame(rows: list[tuple[int, int, int, str]]) -> pl.DataFrame:
+def _malformed_frame(rows: list[tuple[int, int, int | None, str]]) -> pl.DataFrame:
     if not rows:
         return _empty_malformed()
-    return pl.DataFrame(rows, schema=_empty_malformed().schema, orient="row")
+    return pl.DataFrame(rows, schema=MALFORMED_SCHEMA, orient="row")
 
 
 def _empty_text_frame(delivery: Delivery) -> pl.DataFrame:

@@ -27,7 +27,7 @@ import contextlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,7 +37,9 @@ from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.ingest import loads, overlap, readers, separation, staging, validation
 from regmig.ingest.cleaning import normalise_text
-from regmig.ingest.pseudonyms import Pseudonymiser, load_key
+from regmig.ingest.identifier_quality import identifier_failures
+from regmig.ingest.plausibility import PlausibleRange, date_failures
+from regmig.ingest.pseudonyms import Pseudonymiser, load_key, record_fingerprint
 from regmig.schemas.classifications import SOURCES
 from regmig.schemas.deliveries import columns
 from regmig.schemas.tables.identifiers import QUARANTINE, RECORDS
@@ -147,7 +149,7 @@ def ingest_folder(paths: RunPaths, config: Config, input_dir: Path, run_id: str)
     """Load every delivery file of `input_dir`; refuse unreadable ones after the rest."""
     summary = IngestSummary()
     refusals = []
-    with _Databases(paths, config) as databases:
+    with _Databases(paths, config, run_id) as databases:
         for source, path in delivery_files(input_dir):
             try:
                 summary.add(databases.load(source, path, run_id))
@@ -170,17 +172,17 @@ def ingest_file(
 ) -> LoadResult:
     """Load one delivery file of `source` (period: see loads.py)."""
     loads.check_source(source)
-    with _Databases(paths, config) as databases:
+    with _Databases(paths, config, run_id) as databases:
         return databases.load(source, Path(path), run_id, period)
 
 
 class _Databases:
     """Both databases of a run folder, opened once for a series of loads."""
 
-    def __init__(self, paths: RunPaths, config: Config) -> None:
+    def __init__(self, paths: RunPaths, config: Config, run_id: str) -> None:
         self.paths = paths
         self.config = config
-        self.earliest = date.fromisoformat(config.ingest.earliest_plausible_date)
+        self.run_id = run_id
         self.last_refusal: LoadResult | None = None
 
     def __enter__(self) -> _Databases:
@@ -205,6 +207,12 @@ class _Databases:
             })
             for name, value in settings.items():
                 con.execute(f"SET {name} = ?", [value])
+        try:
+            record_fingerprint(self.warehouse, key, self.run_id, self.paths.warehouse)
+        except RegmigError:
+            self.warehouse.close()
+            self.identifiers.close()
+            raise
         self.pseudonymiser = Pseudonymiser(key)
         loads.remove_orphans(self.warehouse, self.identifiers)
         staging.remove_leftovers(self.paths.out)
@@ -336,8 +344,12 @@ class _Databases:
         clock = time.perf_counter()
         delivered = batch.frame
         normalised = normalise_text(delivered, list(columns(source)))
+        plausible = PlausibleRange.for_load(self.config.ingest, datetime.now(UTC).date())
         failures = pl.concat([
             validation.model_failures(normalised, source),
+            validation.nul_failures(delivered),
+            identifier_failures(normalised, source, self.config.ingest),
+            date_failures(normalised, source, plausible),
             seen.failures(normalised),
             validation.structure_failures(batch.malformed),
         ])
@@ -346,9 +358,8 @@ class _Databases:
         timings["validate"] += time.perf_counter() - clock
 
         clock = time.perf_counter()
-        load_day = datetime.now(UTC).date()
         raw_rows, ident_rows = separation.separate(valid, source, load_id, self.pseudonymiser,
-                                                   self.earliest, load_day)
+                                                   plausible, self.config.ingest)
         rejected = validation.rejected_rows(failures, delivered, source, load_id,
                                             delivery.path.name)
         quarantine = validation.quarantined_identifiers(

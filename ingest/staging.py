@@ -7,8 +7,9 @@ by an uncommitted transaction in memory whatever its memory_limit (measured: +11
 `INSERT ... SELECT * FROM read_parquet(...)` streams through its optimistic writer at
 constant memory (0.5 GB) and, with insertion order not preserved, in parallel.
 
-The staging folder lives in the run folder, readable by its owner only, since the
-identifier parts hold names and dates of birth like identifiers.duckdb beside it. It is
+The staging folder lives in the run folder's restricted folder, readable by its owner
+only, since the identifier parts hold names and dates of birth like identifiers.duckdb
+beside it. It is
 removed when the load ends, and any leftover of a killed load when ingest next opens the
 run folder.
 """
@@ -21,13 +22,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from regmig.warehouse.paths import RunPaths
+
 STAGING_FOLDER = ".ingest-staging"
 #: Cheap to write and read back; the files live only for the duration of a load.
 COMPRESSION = "lz4"
 
 
 def staging_root(run_folder: Path) -> Path:
-    return run_folder / STAGING_FOLDER
+    return RunPaths(run_folder).restricted / STAGING_FOLDER
 
 
 def remove_leftovers(run_folder: Path) -> None:

@@ -9,7 +9,12 @@ ident.quarantine in identifiers.duckdb, never to the warehouse.
 Checks besides the model (schemas/deliveries.py):
 - "unique": a record_id already seen earlier in the file (the first row keeps it); one
   loaded by an earlier delivery is not a failure but a new version (ingest/loads.py);
-- "csv_structure": a CSV line with more or fewer fields than the header.
+- "csv_structure": a CSV line with more or fewer fields than the header, or whose quotes
+  do not balance (readers.py);
+- "nul_byte": a value holding a NUL byte;
+- identifier_quality.py: required identifiers that are empty or placeholders;
+- plausibility.py: required dates out of the plausible range, intervals ending before
+  they start.
 """
 
 from __future__ import annotations
@@ -121,6 +126,27 @@ def _hashes(ids: pl.Series) -> np.ndarray:
     return ids.hash(seed=0).to_numpy()
 
 
+def nul_failures(delivered: pl.DataFrame) -> pl.DataFrame:
+    """A NUL byte in a value: check `nul_byte` on that row and column, wherever in the
+    file it is (a NUL in the header refuses the file, readers.py)."""
+    names = [c for c in delivered.columns if c != ROW_NUMBER]
+    long = delivered.select(
+        ROW_NUMBER,
+        pl.concat_list([
+            pl.when(pl.col(c).str.contains("\x00", literal=True)).then(pl.lit(c))
+            for c in names
+        ]).list.drop_nulls().alias("column_name"),
+    ).explode("column_name").drop_nulls("column_name")
+    return long.select(
+        pl.col(ROW_NUMBER),
+        pl.col("column_name"),
+        pl.lit("nul_byte").alias("check_name"),
+        pl.lit(None, dtype=pl.String).alias("value"),
+        pl.lit("value holds a NUL byte (binary content), which no delivered value may "
+               "hold").alias("detail"),
+    )
+
+
 def structure_failures(malformed: pl.DataFrame) -> pl.DataFrame:
     """Malformed CSV lines as failures of the check csv_structure."""
     return malformed.select(
@@ -128,9 +154,13 @@ def structure_failures(malformed: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, dtype=pl.String).alias("column_name"),
         pl.lit("csv_structure").alias("check_name"),
         pl.lit(None, dtype=pl.String).alias("value"),
-        pl.format("malformed CSV line: {} fields where the header has {}; the line is kept "
-                  "whole in the restricted quarantine",
-                  pl.col("found_fields"), pl.col("expected_fields")).alias("detail"),
+        pl.when(pl.col("found_fields").is_null())
+        .then(pl.lit("malformed CSV line: a quote opens on this line and does not close on "
+                     "it; the line is kept whole in the restricted quarantine"))
+        .otherwise(pl.format("malformed CSV line: {} fields where the header has {}; the "
+                             "line is kept whole in the restricted quarantine",
+                             pl.col("found_fields"), pl.col("expected_fields")))
+        .alias("detail"),
     )
 
 

@@ -18,6 +18,7 @@ from regmig.flows.cli import main
 from regmig.ingest.cleaning import clean_name, date_flag
 from regmig.ingest.pseudonyms import Pseudonymiser, create_key_file, load_key
 from regmig.ingest.stage import ingest_file, ingest_folder
+from regmig.ingest.staging import staging_root
 from regmig.schemas.deliveries import IDENTIFYING_COLUMNS
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
@@ -71,11 +72,15 @@ def test_warehouse_holds_no_names_birth_dates_or_document_numbers(ingested_run,
     """Scan every table and column of the warehouse for the delivery's identifying values
     (whole values and the words of longer texts, case-insensitive). A value that the
     delivery also holds in a non-identifying column (the region Ararat is also a given
-    name) is no evidence of a leak and is left out."""
+    name) is no evidence of a leak and is left out. Dates of birth are checked record by
+    record (tests/test_identifier_scan.py): a date equal to someone else's birthday is no
+    leak."""
     identifying, other = set(), set()
     for source in SOURCES:
         frame = read_text(sample_delivery / f"{source}.csv")
         for column in frame.columns:
+            if column == "date_of_birth":
+                continue
             values = {v.lower() for v in frame[column].drop_nulls().to_list()}
             (identifying if column in IDENTIFYING_COLUMNS[source] else other).update(values)
     secrets = pl.DataFrame({"secret": sorted(identifying - other)})
@@ -274,7 +279,7 @@ def test_load_killed_mid_way_leaves_the_warehouse_as_it_was(sample_delivery, tmp
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == "started"
     # Kill once the load is under way: its first batches are staged.
-    staged = paths.out / ".ingest-staging"
+    staged = staging_root(paths.out)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if len(list(staged.glob("*/*/*.parquet"))) >= 4:

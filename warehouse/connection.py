@@ -1,21 +1,27 @@
 """Opening the run folder's two databases, and the one transaction helper.
 
 `open_warehouse` and `open_identifiers` open the databases with every contracted table
-present and commented (docs/design.md §4); `transaction` wraps a stage's writes so that a
-stage replaces what it wrote all at once or not at all.
+present and commented (docs/design.md §4); restricted databases are created owner-only
+and refused when others may read them (`connect_restricted`, warehouse/paths.py);
+`transaction` wraps a stage's writes so that a stage replaces what it wrote all at once
+or not at all.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 
+from regmig.errors import RegmigError
 from regmig.schemas.table_spec import create_tables
 from regmig.schemas.tables import WAREHOUSE_TABLES
 from regmig.schemas.tables import identifiers as identifier_tables
-from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.paths import RESTRICTED_FILE_MODE, RESTRICTED_FOLDER_MODE, RunPaths
 
 #: Schemas of the warehouse, in the order data flows through them.
 WAREHOUSE_SCHEMAS = ("meta", "raw", "core", "derived", "stats", "release")
@@ -36,14 +42,47 @@ def open_warehouse(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyC
 
 
 def open_identifiers(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the restricted identifiers.duckdb (names, exact dates of birth)."""
+    """Open the restricted identifiers.duckdb (names, exact dates of birth), created
+    owner-only; refused when others may read it (see `check_restricted`)."""
     if read_only:
+        check_restricted(paths.identifiers)
         return duckdb.connect(str(paths.identifiers), read_only=True)
     paths.ensure()
-    con = duckdb.connect(str(paths.identifiers))
+    con = connect_restricted(paths.identifiers)
     with transaction(con):
         create_tables(con, identifier_tables.TABLES)
     return con
+
+
+def connect_restricted(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a restricted database: created with mode 0600, inside
+    its owner-only folder; an existing one whose folder or file others may read is
+    refused."""
+    check_restricted(path)
+    if path.exists():
+        return duckdb.connect(str(path))
+    # DuckDB creates the file with the process's umask; owner-only from the first byte.
+    previous = os.umask(0o077)
+    try:
+        con = duckdb.connect(str(path))
+    finally:
+        os.umask(previous)
+    os.chmod(path, RESTRICTED_FILE_MODE)
+    return con
+
+
+def check_restricted(path: Path) -> None:
+    """Refuse a restricted file, or its folder, that group or others may access."""
+    for target, mode, what in ((path.parent, RESTRICTED_FOLDER_MODE, "folder"),
+                               (path, RESTRICTED_FILE_MODE, "file")):
+        if not target.exists():
+            continue
+        actual = stat.S_IMODE(target.stat().st_mode)
+        if actual & (stat.S_IRWXG | stat.S_IRWXO):
+            raise RegmigError(
+                f"{target}: restricted {what} (names, dates of birth) is accessible to "
+                f"group or others (mode {actual:04o}); make it owner-only "
+                f"(chmod {mode:o} {target}) after checking who has read it")
 
 
 @contextmanager

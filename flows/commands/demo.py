@@ -35,24 +35,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.flows import prefect_setup
+    from regmig.flows.preflight import check_run_folder, preflight
     from regmig.flows.run_settings import build_config
     from regmig.flows.sample_data import sample_dir
+    from regmig.ingest.pseudonyms import create_key_file
+    from regmig.warehouse.paths import RunPaths
 
     sample = sample_dir()
     build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold)
-    prefect_setup.prepare(quiet=not args.verbose)
-    from regmig.flows.demo_summary import summary_lines
-    from regmig.flows.pipeline import pipeline_flow
-    from regmig.ingest.pseudonyms import create_key_file
-    from regmig.warehouse.connection import open_warehouse
-    from regmig.warehouse.paths import RunPaths
-
+    check_run_folder(args.out)
     paths = RunPaths(args.out).ensure()
     key_file = paths.out / KEY_FILE_NAME
     if not key_file.exists():
         # The demo's own key, kept with its run folder: pseudonyms stay the same when
         # the demo runs again. A production key lives elsewhere (README: pseudonyms).
         create_key_file(key_file)
+    config = build_config(args.config, args.threshold_days, args.window_days,
+                          args.disclosure_threshold, key_file)
+    preflight(config, sample, paths.out, args.reference_year)
+    prefect_setup.prepare(quiet=not args.verbose, temporary_server=True)
+    from regmig.flows.demo_summary import summary_lines
+    from regmig.flows.pipeline import pipeline_flow
+    from regmig.warehouse.connection import open_warehouse
+
     options = pipeline_arguments(args)
     if options["config_file"] is None:
         options["config_file"] = paths.out / SETTINGS_FILE_NAME

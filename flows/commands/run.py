@@ -48,16 +48,16 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from regmig.errors import RegmigError
     from regmig.flows import prefect_setup
+    from regmig.flows.preflight import preflight
     from regmig.flows.run_settings import build_config
 
-    if not args.input.is_dir():
-        raise RegmigError(f"{args.input}: delivery folder not found")
-    # Settings are checked before Prefect starts, so a typo fails in a second.
-    build_config(args.config, args.threshold_days, args.window_days, args.disclosure_threshold,
-                 engine=args.engine)
-    prefect_setup.prepare(quiet=not args.verbose)
+    # Everything checkable is checked before Prefect starts, so a typo, a missing key or
+    # a key that is not the warehouse's fails in a second and writes nothing.
+    config = build_config(args.config, args.threshold_days, args.window_days,
+                          args.disclosure_threshold, engine=args.engine)
+    preflight(config, args.input, args.out, args.reference_year)
+    prefect_setup.prepare(quiet=not args.verbose, temporary_server=True)
     from regmig.flows.pipeline import pipeline_flow
 
     result = pipeline_flow(input_dir=args.input, out_dir=args.out, **pipeline_arguments(args))

@@ -21,9 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from regmig.flows import prefect_setup
+    from regmig.flows.preflight import preflight
     from regmig.flows.run_settings import build_config
 
-    build_config(args.config)
+    preflight(build_config(args.config), args.input, args.out)
     prefect_setup.prepare()
     from regmig.flows.deployment import serve_monthly
 

@@ -67,4 +67,19 @@ QUALITY = Table(
     ),
 )
 
-TABLES = (LOADS, RUNS, QUALITY)
+PSEUDONYM_KEY = Table(
+    "meta",
+    "pseudonym_key",
+    "The fingerprint of the pseudonymisation key every pseudonym of this warehouse was "
+    "made with (unit: keys, one row): a run under another key is refused. Never the key "
+    "itself.",
+    (
+        C("fingerprint", "VARCHAR", "HMAC-SHA256 of the label under the key (hex)",
+          "NOT NULL"),
+        C("label", "VARCHAR", "The fixed text the fingerprint is an HMAC of"),
+        C("run_id", "VARCHAR", "Run of the first load, which recorded the fingerprint"),
+        C("recorded_at", "TIMESTAMP", "When the fingerprint was recorded (UTC)"),
+    ),
+)
+
+TABLES = (LOADS, RUNS, QUALITY, PSEUDONYM_KEY)

@@ -31,9 +31,17 @@ def _person_attributes() -> tuple[Column, ...]:
 def _cleaning() -> tuple[Column, ...]:
     return (
         C("date_flags", "VARCHAR[]",
-          "Optional dates set empty at ingest, as column:flag (flag partial or impossible); "
-          "empty when every delivered date was usable"),
+          "Optional dates set empty at ingest, as column:flag (flag partial, impossible "
+          "(not a date, or outside the plausible dates), inverted (an interval ending "
+          "before it starts) or birth_date (equal to the record's date of birth)); empty "
+          "when every delivered date was usable"),
     )
+
+
+def _document_flag() -> Column:
+    return C("document_number_flag", "VARCHAR",
+             "ok | missing | empty | placeholder: the delivered document number; empty (no "
+             "letter or digit) and placeholder (NULL, N/A, 000000 ...) get no document_key")
 
 
 BORDER_CROSSINGS = Table(
@@ -73,10 +81,16 @@ POPULATION_REGISTER = Table(
     + _person_attributes()
     + (
         C("second_citizenship", "VARCHAR", "Second citizenship, ISO alpha-3"),
-        C("registered_from", "DATE", "Date the entry starts", "NOT NULL"),
+        C("registered_from", "DATE", "Date the entry starts; to the month where it may be "
+          "the date of birth (see registered_from_precision)", "NOT NULL"),
+        C("registered_from_precision", "VARCHAR",
+          "day | month. month: the registration fell in the year of birth, or the date of "
+          "birth is not known to the day, so it may be the date of birth (people registered "
+          "at birth); registered_from is then the first day of the month after it"),
         C("deregistered_on", "DATE", "Date the entry ends, empty if still registered"),
         C("deregistration_reason", "VARCHAR", "emigration | death | administrative | other"),
         C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
+        _document_flag(),
         C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
         C("region", "VARCHAR", "Region of residence"),
     )
@@ -100,6 +114,7 @@ PERMITS = Table(
         C("valid_from", "DATE", "First day of validity"),
         C("valid_to", "DATE", "Last day of validity"),
         C("document_key", "VARCHAR", "HMAC-SHA256 pseudonym of the travel document"),
+        _document_flag(),
         C("document_country", "VARCHAR", "Country that issued the document, ISO alpha-3"),
     )
     + _person_attributes()
