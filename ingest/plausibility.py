@@ -98,7 +98,11 @@ def date_failures(frame: pl.DataFrame, source: str, plausible: PlausibleRange) -
     for start, end in INTERVALS[source]:
         if (start, end) not in QUARANTINED_INTERVALS:
             continue
-        parts.append(frame.filter(inverted(start, end)).select(
+        # An end outside the plausible dates is the optional date's fault, flagged
+        # impossible and set empty like any other (cleaning.date_flag), not an interval's.
+        end_day = iso_date(pl.col(end))
+        plausible_end = (end_day >= plausible.earliest) & (end_day <= plausible.latest(end))
+        parts.append(frame.filter(inverted(start, end) & plausible_end).select(
             pl.col(ROW_NUMBER),
             pl.lit(end).alias("column_name"),
             pl.lit("interval_order").alias("check_name"),

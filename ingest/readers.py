@@ -49,6 +49,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
 #: Bytes read to recognise a Parquet file by its magic number.
 SNIFF_BYTES = 4
+#: Bytes read at a time while looking for the end of the header row.
+HEADER_BLOCK_BYTES = 64 * 1024
+LINE_BREAK = re.compile(rb"\r\n?|\n")
 #: Bytes validated as UTF-8 at a time.
 UTF8_CHECK_BYTES = 16 * 1024 * 1024
 
@@ -136,8 +139,7 @@ def _detect_format(path: Path) -> str:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with open(path, "rb") as handle:
-        first_line = handle.readline()
+    first_line = _first_line(path)
     if not first_line.strip():
         raise RegmigError(f"{path}: empty file, no header row")
     if b"\x00" in first_line:
@@ -151,6 +153,18 @@ def _csv_header(path: Path) -> list[str]:
         return next(csv.reader(io.StringIO(text), strict=True))
     except csv.Error as exc:
         raise RegmigError(f"{path}: unreadable header row ({exc})") from None
+
+
+def _first_line(path: Path) -> bytes:
+    """The bytes before the first line break (LF, CRLF or CR), read a block at a time."""
+    head = b""
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(HEADER_BLOCK_BYTES), b""):
+            head += block
+            match = LINE_BREAK.search(head)
+            if match:
+                return head[: match.start()]
+    return head
 
 
 def _parquet_header(path: Path) -> list[str]:

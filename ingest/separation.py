@@ -10,8 +10,9 @@ No exact date of birth by the back door. People registered at birth have a
 registered_from equal to their date of birth, next to their birth year and month. A
 registration that falls in the record's year of birth, or on a record whose date of birth
 is not known to the day (it may still be the birth), is therefore given to the month:
-registered_from becomes the first day of the month after it, and registered_from_precision
-says `month`. That day is never the date of birth, and every comparison with the first
+registered_from becomes the first day of the month after it (the month after that if the
+delivered date of birth is that day), and registered_from_precision says `month`. That
+day is never the date of birth, and every comparison with the first
 day of a month (stocks on 1 January, the start of observation when it is one) comes out as
 with the exact day, except for a registration on that very day. Any other optional date
 equal to the record's own date of birth is set empty and flagged `birth_date`; a crossing
@@ -153,10 +154,13 @@ def _registration_to_the_month_near_birth(frame: pl.DataFrame) -> pl.DataFrame:
         | (pl.col("date_of_birth_flag") != "ok")
         | (registered.dt.year() == pl.col("birth_year"))
     )
+    next_month = registered.dt.month_start().dt.offset_by("1mo")
+    # A delivered date of birth may itself be that day (a day and month swapped): then
+    # the month after.
+    month = pl.when(next_month == pl.col("birth_date")).then(next_month.dt.offset_by("1mo")) \
+        .otherwise(next_month)
     return frame.with_columns(
-        registered_from=pl.when(may_be_birth)
-        .then(registered.dt.month_start().dt.offset_by("1mo"))
-        .otherwise(registered),
+        registered_from=pl.when(may_be_birth).then(month).otherwise(registered),
         registered_from_precision=pl.when(may_be_birth).then(pl.lit("month"))
         .otherwise(pl.lit("day")),
     )

@@ -248,3 +248,27 @@ def test_registration_at_birth_is_given_to_the_month_after(ingested_run, sample_
     assert later.height > 100
     assert (later["registered_from_precision"] == "day").all()
     assert (later["registered_from"] == later["delivered_from"]).all()
+
+
+def test_registration_month_is_never_the_delivered_birth_date(sample_delivery, tmp_path):
+    """Registered 2010-01-02 with a date of birth delivered as 2010-02-01 (day and month
+    swapped): the month after the registration would be that day, so the one after."""
+    lines = sample_lines(sample_delivery, "population_register")
+    set_cell(lines, 3, "registered_from", b"2010-01-02")
+    set_cell(lines, 3, "date_of_birth", b"2010-02-01")
+    paths, _ = load(tmp_path, "population_register", b"\n".join(lines) + b"\n")
+    row = loaded(paths, "population_register").filter(pl.col("row_number") == 3).row(
+        0, named=True)
+    assert (row["registered_from"], row["registered_from_precision"]) == \
+        (date(2010, 3, 1), "month")
+
+
+def test_implausible_end_of_a_spell_is_flagged_not_quarantined(sample_delivery, tmp_path):
+    lines = sample_lines(sample_delivery, "population_register")
+    set_cell(lines, 6, "deregistered_on", b"1899-12-31")
+    paths, result = load(tmp_path, "population_register", b"\n".join(lines) + b"\n")
+    assert result.rows_rejected == 0
+    row = loaded(paths, "population_register").filter(pl.col("row_number") == 6).row(
+        0, named=True)
+    assert row["deregistered_on"] is None
+    assert "deregistered_on:impossible" in row["date_flags"]
