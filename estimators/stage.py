@@ -4,7 +4,8 @@ the totals to the rule, and the revision table of the provisional estimates.
 
 Reads core.crossings, core.person_map, core.persons, raw.border_crossings,
 raw.population_register and raw.permits; replaces derived.* and stats.migration_totals,
-stats.sensitivity and stats.provisional_revisions in one transaction.
+stats.sensitivity and stats.provisional_revisions (restricted first, then the
+warehouse: see regmig.warehouse.writes.by_database).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from regmig.estimators.step4_events.totals import calendar_periods, model_errors
 from regmig.estimators.step5_stocks import stocks
 from regmig.estimators.step6_checks import backtest
 from regmig.estimators.step6_checks.sensitivity import sensitivity as sensitivity_table
-from regmig.schemas.table_spec import Table, create_tables
+from regmig.schemas.table_spec import Table
 from regmig.schemas.tables import derived
 from regmig.schemas.tables import stats as stats_tables
 from regmig.warehouse.connection import open_warehouse, transaction
@@ -32,7 +33,7 @@ from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.quality import record_quality
 from regmig.warehouse.sql_engines import sql_engine
 from regmig.warehouse.timing import Timer
-from regmig.warehouse.writes import replace_rows
+from regmig.warehouse.writes import by_database, replace_all
 
 
 @dataclass
@@ -78,7 +79,6 @@ def estimate(
     est = config.estimate
     con = open_warehouse(paths)
     try:
-        create_tables(con, stats_tables.TABLES)
         with clock.step("read"):
             summary.input_hashes["warehouse"] = table_hash(con, INPUT_TABLES)
             inputs = read_inputs(sql_engine(config, con, paths))
@@ -177,7 +177,8 @@ def _write(
     revisions: pl.DataFrame,
     quality: list[tuple[str, float, str, str | None]],
 ) -> dict[str, int]:
-    """Replace every table the stage owns, in one transaction."""
+    """Replace every table the stage owns: the restricted ones in one transaction, then
+    the warehouse's with the stage's quality indicators in another."""
     rule = pl.lit(run.rule.label)
     frames: list[tuple[Table, pl.DataFrame]] = [
         (derived.CROSSING_STATUS, run.history.with_columns(rule=rule)),
@@ -189,8 +190,10 @@ def _write(
         (stats_tables.SENSITIVITY, sensitivity),
         (stats_tables.PROVISIONAL_REVISIONS, revisions),
     ]
+    restricted, analysts = by_database(frames)
     with transaction(con):
-        counts = {table.qualified: replace_rows(con, table, frame, run_id)
-                  for table, frame in frames}
+        counts = replace_all(con, restricted, run_id)
+    with transaction(con):
+        counts |= replace_all(con, analysts, run_id)
         record_quality(con, run_id, "estimate", quality)
     return counts

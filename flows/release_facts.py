@@ -1,6 +1,6 @@
 """Facts about the protected release that the run report and the demo summary show.
 
-Read from what publish leaves in the restricted `stats` schema: the information loss per
+Read from what publish leaves in the restricted `stats` tables: the information loss per
 table (cells published, primary and complementary suppressions) and the disclosure audit
 of every primary cell.
 """
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import duckdb
 
-
-def _has(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-        [schema, name],
-    ).fetchall()[0][0])
+from regmig.warehouse.catalog import has_table
 
 
 def suppression_by_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, int]]:
     """(table, cells, primary suppressed, secondary suppressed) per protected table."""
-    if not _has(con, "stats", "information_loss"):
+    if not has_table(con, "stats.information_loss"):
         return []
     return con.sql(
         "SELECT table_id, cells, cells_primary, cells_complementary "
@@ -29,7 +24,7 @@ def suppression_by_table(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int,
 
 def audit_result(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(primary cells audited, cells an attacker could narrow below the threshold)."""
-    if not _has(con, "stats", "disclosure_audit"):
+    if not has_table(con, "stats.disclosure_audit"):
         return 0, 0
     audited, exposed = con.sql(
         "SELECT count(*), count(*) FILTER (WHERE NOT ok) FROM stats.disclosure_audit"

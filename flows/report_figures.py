@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from regmig.config import SENSITIVITY_RULES
+from regmig.warehouse.catalog import has_table
 
 #: Lower edges of the weakest-link bins: 0.9, 0.99, 0.999, ... ("nines" of certainty),
 #: so that each bin holds ten times fewer doubtful links than the one before it.
@@ -30,16 +31,6 @@ LINKAGE_ACCURACY = {
     "review_precision": "precision on clerically labelled pairs",
     "review_recall": "recall on clerically labelled pairs",
 }
-
-
-def has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    """Whether `schema.table` exists: a schema of the warehouse, or the attached
-    restricted database `stats` (its tables then sit in its schema `main`)."""
-    schema, name = qualified.split(".")
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND (schema_name = ? "
-        "OR (database_name = ? AND schema_name = 'main'))", [name, schema, schema],
-    ).fetchall()[0][0])
 
 
 def producing_run(con: duckdb.DuckDBPyConnection, run_id: str, stage: str) -> str:

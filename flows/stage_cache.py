@@ -27,6 +27,7 @@ from regmig.estimators.inputs import INPUT_TABLES as ESTIMATE_INPUTS
 from regmig.publish.stage import INPUT_TABLES as PUBLISH_INPUTS
 from regmig.schemas.tables import derived as derived_tables
 from regmig.schemas.tables import stats as stats_tables
+from regmig.warehouse.catalog import table_names
 from regmig.warehouse.connection import open_identifiers
 from regmig.warehouse.hashes import file_sha256, table_hash
 from regmig.warehouse.paths import RunPaths
@@ -86,23 +87,12 @@ class StageCache:
     def output_tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         tables = list(self.outputs)
         if self.output_schemas:
-            listed = ", ".join(f"'{s}'" for s in self.output_schemas)
-            tables += [
-                f"{schema}.{name}"
-                for schema, name in con.sql(
-                    "SELECT schema_name, table_name FROM duckdb_tables() "
-                    f"WHERE schema_name IN ({listed}) ORDER BY 1, 2"
-                ).fetchall()
-                if f"{schema}.{name}" not in self.not_outputs
-            ]
+            tables += [t for t in table_names(con, self.output_schemas)
+                       if t not in self.not_outputs]
         return tables
 
     def outputs_hash(self, con: duckdb.DuckDBPyConnection, paths: RunPaths) -> str:
-        present = {
-            f"{schema}.{name}"
-            for schema, name in con.sql(
-                "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
-        }
+        present = set(table_names(con))
         tables = self.output_tables(con)
         # A table dropped since (by hand, or by another stage) must not match.
         absent = [table for table in tables if table not in present]

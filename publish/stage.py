@@ -39,6 +39,7 @@ from regmig.publish.tables.populations import (
     provisional_share,
 )
 from regmig.warehouse import progress
+from regmig.warehouse.catalog import table_names
 from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
@@ -221,34 +222,21 @@ def assemble(
 
 
 def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: str) -> None:
-    """Replace release.* and publish's tables in stats.* in one transaction (the estimate
-    stage keeps its own stats.* tables)."""
-    ours = set(result.specs) | set(PUBLISH_STATS_TABLES)
+    """Replace publish's restricted stats.* tables in one transaction, then release.* in
+    another (the estimate stage keeps its own stats.* tables). Restricted first: see
+    `regmig.warehouse.writes.by_database`."""
+    ours = {f"stats.{name}" for name in (*result.specs, *PUBLISH_STATS_TABLES)}
     with transaction(con):
-        for schema, name in con.sql(
-            "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE schema_name IN ('stats', 'release') AND database_name = current_database()"
-        ).fetchall():
-            if schema == "release" or name in ours:
-                con.execute(f"DROP TABLE {schema}.{name}")
+        for table in table_names(con, ["stats"]):
+            if table in ours:
+                con.execute(f"DROP TABLE {table}")
         for table in result.release:
             spec = table.spec
-            comments = export.column_comments(spec)
-            create_table_as(con, f"release.{spec.table_id}", table.cells,
-                    f"{spec.title}: protected ({spec.unit}; {table.metadata.reference})",
-                    comments)
             create_table_as(con, f"stats.{spec.table_id}",
-                    result.unprotected[spec.table_id].with_columns(pl.lit(run_id).alias(
-                        "run_id")),
-                    f"{spec.title}: UNPROTECTED counts, restricted ({spec.unit})",
-                    comments | STATS_COLUMNS)
-        create_table_as(con, "release.table_metadata",
-                export.metadata_frame([t.metadata for t in result.release]
-                                      + result.unavailable),
-                "Metadata of every release table (unit: tables)", export.METADATA_COLUMNS)
-        create_table_as(con, "release.information_loss", result.release_loss,
-                "Cells suppressed per release table (unit: cells)",
-                export.RELEASE_LOSS_COLUMNS)
+                            result.unprotected[spec.table_id].with_columns(
+                                pl.lit(run_id).alias("run_id")),
+                            f"{spec.title}: UNPROTECTED counts, restricted ({spec.unit})",
+                            export.column_comments(spec) | STATS_COLUMNS)
         create_table_as(con, "stats.information_loss", result.loss.with_columns(
             pl.lit(run_id).alias("run_id")),
             "Information loss of disclosure control per table, restricted (unit: cells "
@@ -257,6 +245,23 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: s
             pl.lit(run_id).alias("run_id")),
             "Audit of every primary cell, restricted (unit: cells): the interval an "
             "attacker can deduce from the release", AUDIT_COLUMNS)
+    with transaction(con):
+        for table in table_names(con, ["release"]):
+            con.execute(f"DROP TABLE {table}")
+        for table in result.release:
+            spec = table.spec
+            create_table_as(con, f"release.{spec.table_id}", table.cells,
+                            f"{spec.title}: protected ({spec.unit}; "
+                            f"{table.metadata.reference})",
+                            export.column_comments(spec))
+        create_table_as(con, "release.table_metadata",
+                        export.metadata_frame([t.metadata for t in result.release]
+                                              + result.unavailable),
+                        "Metadata of every release table (unit: tables)",
+                        export.METADATA_COLUMNS)
+        create_table_as(con, "release.information_loss", result.release_loss,
+                        "Cells suppressed per release table (unit: cells)",
+                        export.RELEASE_LOSS_COLUMNS)
 
 
 #: stats.* tables publish writes besides one per publication table.

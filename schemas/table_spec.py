@@ -54,9 +54,14 @@ def C(name: str, type_: str, comment: str, constraint: str = "") -> Column:
 
 
 def create_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[Table]) -> None:
-    """Create (if absent) and comment every table; safe to call on every open."""
+    """Create (if absent) and comment every table; safe to call on every open.
+
+    A table whose `schema` names an attached database rather than a schema (the
+    restricted `stats`) is created in that database's default schema."""
+    attached = {r[0] for r in con.sql("SELECT database_name FROM duckdb_databases()").fetchall()}
     for table in tables:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+        if table.schema not in attached:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
         con.execute(table.create_sql())
         for statement in table.comment_sql():
             con.execute(statement)
@@ -72,14 +77,9 @@ def comment_relation(
 
     Every column of the table must be described: a missing description is a bug.
     """
-    schema, name = qualified_name.split(".")
-    columns = [
-        row[0]
-        for row in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()
-    ]
+    # Read from the relation itself: `qualified_name` may name a table of an attached
+    # database (stats.x), which duckdb_columns() lists under another schema name.
+    columns = list(con.sql(f"SELECT * FROM {qualified_name} LIMIT 0").columns)
     missing = [c for c in columns if c not in column_comments]
     if missing:
         raise ValueError(f"{qualified_name}: no comment for column(s) {', '.join(missing)}")

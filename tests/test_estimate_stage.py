@@ -15,12 +15,13 @@ from regmig.config import SENSITIVITY_RULES
 from regmig.flows.cli import main
 from regmig.schemas.tables import derived
 from regmig.schemas.tables import stats as stats_tables
+from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.paths import RunPaths
 
 
 @pytest.fixture(scope="module")
 def warehouse(estimated_run: RunPaths):
-    con = duckdb.connect(str(estimated_run.warehouse), read_only=True)
+    con = open_warehouse(estimated_run, read_only=True)
     yield con
     con.close()
 
@@ -98,10 +99,17 @@ def test_stats_tables_written_and_commented(warehouse) -> None:
     revisions = warehouse.sql("SELECT * FROM stats.provisional_revisions").pl()
     assert revisions.height > 0
     for table in (*stats_tables.TABLES, *derived.TABLES):
+        # stats.* lives in the attached restricted database, in its schema main.
+        database, schema = (("stats", "main") if table.schema == "stats"
+                            else ("warehouse", table.schema))
         uncommented = warehouse.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND "
-            "table_name = ? AND (comment IS NULL OR comment = '')",
-            [table.schema, table.name]).fetchall()
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND "
+            "schema_name = ? AND table_name = ? AND (comment IS NULL OR comment = '')",
+            [database, schema, table.name]).fetchall()
+        assert warehouse.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = ? AND "
+            "schema_name = ? AND table_name = ?", [database, schema, table.name]
+        ).fetchall()[0][0] == len(table.columns), table.qualified
         assert not uncommented, (table.qualified, uncommented)
 
 

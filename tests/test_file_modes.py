@@ -27,6 +27,7 @@ def test_restricted_files_are_created_owner_only_whatever_the_umask(tmp_path):
         con.execute("INSERT INTO ident.quarantine VALUES ('permits', 1, 1, '{}')")
         assert mode(paths.restricted) == 0o700
         assert mode(paths.identifiers) == 0o600
+        assert mode(paths.stats) == 0o600
         # the write-ahead log DuckDB creates with the umask's mode lies behind the folder
         assert [p.name for p in paths.restricted.glob("*.wal")] == ["identifiers.duckdb.wal"]
         con.close()

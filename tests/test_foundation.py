@@ -45,7 +45,7 @@ def test_every_warehouse_table_and_column_is_commented(tmp_path: Path):
     paths = RunPaths(tmp_path)
     open_warehouse(paths).close()
     open_identifiers(paths).close()
-    for db in (paths.warehouse, paths.identifiers):
+    for db in (paths.warehouse, paths.identifiers, paths.stats):
         with duckdb.connect(str(db), read_only=True) as con:
             tables = con.sql("SELECT table_name, comment FROM duckdb_tables()").fetchall()
             assert tables, db
@@ -55,6 +55,22 @@ def test_every_warehouse_table_and_column_is_commented(tmp_path: Path):
                 "WHERE NOT internal AND (comment IS NULL OR comment = '')"
             ).fetchall()
             assert uncommented == []
+
+
+def test_unprotected_aggregates_are_kept_out_of_the_analysts_file(tmp_path: Path):
+    paths = RunPaths(tmp_path)
+    with open_warehouse(paths) as con:
+        con.execute("INSERT INTO stats.sensitivity (year, kind, final) "
+                    "VALUES (2024, 'immigration', 3)")
+    assert paths.stats.stat().st_mode & 0o077 == 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as analyst:
+        schemas = {r[0] for r in analyst.sql("SELECT schema_name FROM duckdb_schemas() "
+                                             "WHERE database_name = 'warehouse'").fetchall()}
+        assert "stats" not in schemas
+    with duckdb.connect(str(paths.stats), read_only=True) as restricted:
+        assert restricted.sql("SELECT final FROM sensitivity").fetchall() == [(3,)]
+    with open_warehouse(paths, read_only=True) as con:
+        assert con.sql("SELECT final FROM stats.sensitivity").fetchall() == [(3,)]
 
 
 def test_warehouse_holds_no_identifier_columns(tmp_path: Path):

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import polars as pl
 from fixtures.publish import SAMPLE_LAST_COMPLETE_YEAR as YEAR
+
+from regmig.warehouse.connection import open_warehouse
 
 #: The release's table of each kind by age and sex.
 BY_AGE_AND_SEX = {"immigration": "migr_imm8", "emigration": "migr_emi2"}
 
 
 def _canonical(pipeline_run) -> pl.DataFrame:
-    with duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True) as con:
+    with open_warehouse(pipeline_run.paths, read_only=True) as con:
         return con.sql(
             "SELECT kind, breakdown, category, published, status FROM stats.migration_totals "
             "WHERE period = 'year' AND year = ? AND breakdown IN ('total', 'sex')",

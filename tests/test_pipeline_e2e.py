@@ -8,11 +8,12 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 
 from regmig.config import Config
+from regmig.warehouse.catalog import column_names, table_names
+from regmig.warehouse.connection import open_warehouse
 
 #: The issue's bar: immigration and emigration within 1% of the truth.
 TOLERANCE = 0.01
@@ -26,7 +27,7 @@ STAGES = ("ingest", "link", "estimate", "publish")
 
 @pytest.fixture(scope="module")
 def warehouse(pipeline_run):
-    con = duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True)
+    con = open_warehouse(pipeline_run.paths, read_only=True)
     yield con
     con.close()
 
@@ -97,12 +98,10 @@ def test_meta_runs_records_every_stage(warehouse, pipeline_run, sample_delivery:
 
 
 def test_every_derived_row_carries_its_run(warehouse, pipeline_run):
-    tables = warehouse.sql(
-        "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_columns() "
-        "WHERE column_name = 'run_id' AND schema_name IN ('core', 'derived', 'stats')"
-    ).fetchall()
+    tables = [t for t in table_names(warehouse, ["core", "derived", "stats"])
+              if "run_id" in column_names(warehouse, t)]
     checked = 0
-    for (table,) in tables:
+    for table in tables:
         run_ids = {r[0] for r in warehouse.sql(f"SELECT DISTINCT run_id FROM {table}").fetchall()}
         assert run_ids <= {pipeline_run.run_id}, table
         checked += bool(run_ids)

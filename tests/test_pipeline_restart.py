@@ -12,7 +12,10 @@ from pathlib import Path
 import duckdb
 
 from regmig.flows.stage_cache import PROVENANCE_COLUMNS
+from regmig.warehouse.catalog import table_names
+from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
 
 #: Bounds the killed run: ingest and link of the sample, with room for a busy machine.
 KILL_WITHIN_SECONDS = 300
@@ -23,15 +26,11 @@ NOT_COMPARED = {"core.person_id_history", "core.linkage_models"}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    listed = ", ".join(f"'{s}'" for s in COMPARED_SCHEMAS)
-    names = [f"{s}.{t}" for s, t in con.sql(
-        f"SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ({listed})"
-    ).fetchall()]
-    return sorted(set(names) - NOT_COMPARED)
+    return sorted(set(table_names(con, COMPARED_SCHEMAS)) - NOT_COMPARED)
 
 
 def _fingerprint(warehouse: Path) -> dict[str, tuple[int, str]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_warehouse(RunPaths(warehouse.parent), read_only=True) as con:
         return {
             table: (con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0],
                     table_hash(con, [table], PROVENANCE_COLUMNS))

@@ -17,6 +17,8 @@ from regmig.publish.disclosure.primary import primary_cells
 from regmig.publish.disclosure.protect import ProtectedFamily
 from regmig.publish.stage import publish
 from regmig.publish.tables.eurostat import DATASETS
+from regmig.warehouse.catalog import table_names
+from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.paths import RunPaths
 
 YEAR = SAMPLE_LAST_COMPLETE_YEAR
@@ -41,10 +43,11 @@ def test_release_holds_every_format_and_protected_tables_only(published_run):
         assert not set(frame.columns) & IDENTIFIERS, name
     for csv in (release / "csv").glob("*.csv"):
         assert not set(pl.read_csv(csv, n_rows=1).columns) & IDENTIFIERS, csv.name
-    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+    with open_warehouse(published_run, read_only=True) as con:
         uncommented = con.sql(
-            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
-            "('stats', 'release') AND (comment IS NULL OR comment = '')").fetchall()
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE (schema_name = "
+            "'release' OR database_name = 'stats') AND (comment IS NULL OR comment = '')"
+        ).fetchall()
         assert uncommented == []
         for table_id in DATASETS:
             stats = con.sql(f"SELECT * FROM stats.{table_id}").pl()
@@ -65,11 +68,9 @@ def test_release_holds_every_format_and_protected_tables_only(published_run):
 
 
 def test_tables_count_what_the_warehouse_holds(published_run):
-    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+    with open_warehouse(published_run, read_only=True) as con:
         # The estimate stage's own stats tables survive a publish run.
-        kept = {r[0] for r in con.sql("SELECT table_name FROM duckdb_tables() WHERE "
-                                       "schema_name = 'stats'").fetchall()}
-        assert "migration_totals" in kept
+        assert "stats.migration_totals" in table_names(con, ["stats"])
         expected = con.sql(
             "SELECT count(*) FROM derived.migration_events WHERE kind = 'immigration' "
             "AND year(event_date) = ? AND counted",
@@ -97,7 +98,7 @@ def test_immigration_is_close_to_the_synthetic_truth(published_run, sample_deliv
     truth = pl.read_parquet(sample_delivery / "truth" / "migration_events.parquet")
     true_count = truth.filter((pl.col("kind") == "immigration")
                               & (pl.col("event_date").dt.year() == YEAR)).height
-    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+    with open_warehouse(published_run, read_only=True) as con:
         published = con.sql("SELECT value FROM stats.migr_imm8 WHERE age = 'TOTAL' "
                             "AND sex = 'T'").fetchall()[0][0]
     assert true_count > 0
@@ -150,12 +151,10 @@ def test_a_failing_audit_writes_nothing(estimated_run, tmp_path):
     with pytest.raises(RegmigError, match="disclosure audit failed.*no release was written"):
         publish(paths, publish_config(), "weak", YEAR, protector=_primary_only)
     assert not paths.release.exists()
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        written = con.sql("SELECT schema_name, table_name FROM duckdb_tables() WHERE "
-                          "schema_name = 'release' OR (schema_name = 'stats' AND "
-                          "(starts_with(table_name, 'migr_') OR starts_with(table_name, 'un_') OR "
-                          "table_name IN ('information_loss', 'disclosure_audit')))"
-                          ).fetchall()
+    with open_warehouse(paths, read_only=True) as con:
+        written = [t for t in table_names(con, ["stats", "release"])
+                   if t.startswith(("release.", "stats.migr_", "stats.un_"))
+                   or t in ("stats.information_loss", "stats.disclosure_audit")]
     assert written == []
 
 
@@ -166,7 +165,7 @@ def test_command_line_reports_a_year_without_data(published_run, capsys):
 
 
 def test_information_loss_is_reported_per_table(published_run):
-    with duckdb.connect(str(published_run.warehouse), read_only=True) as con:
+    with open_warehouse(published_run, read_only=True) as con:
         loss = con.sql("SELECT * FROM stats.information_loss").pl()
         released = con.sql("SELECT * FROM release.information_loss").pl()
     assert set(loss["table_id"]) == set(released["table_id"])

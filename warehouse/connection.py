@@ -1,10 +1,17 @@
-"""Opening the run folder's two databases, and the one transaction helper.
+"""Opening the run folder's databases, and the one transaction helper.
 
 `open_warehouse` and `open_identifiers` open the databases with every contracted table
 present and commented (docs/design.md §4); restricted databases are created owner-only
 and refused when others may read them (`connect_restricted`, warehouse/paths.py);
 `transaction` wraps a stage's writes so that a stage replaces what it wrote all at once
 or not at all.
+
+The unprotected aggregates live in `restricted/stats.duckdb`, not in the analysts'
+`warehouse.duckdb`, so that file permissions can keep them from analysts. A stage's
+connection to the warehouse has it ATTACHed as the catalog `stats`: SQL names its tables
+`stats.<table>` as if `stats` were a schema of the warehouse. DuckDB lets one transaction
+write to one database only, so a stage that writes both commits the restricted tables
+first and the warehouse second (see `writes.by_database`).
 """
 
 from __future__ import annotations
@@ -21,23 +28,43 @@ from regmig.errors import RegmigError
 from regmig.schemas.table_spec import create_tables
 from regmig.schemas.tables import WAREHOUSE_TABLES
 from regmig.schemas.tables import identifiers as identifier_tables
+from regmig.schemas.tables import stats as stats_tables
 from regmig.warehouse.paths import RESTRICTED_FILE_MODE, RESTRICTED_FOLDER_MODE, RunPaths
 
 #: Schemas of the warehouse, in the order data flows through them.
-WAREHOUSE_SCHEMAS = ("meta", "raw", "core", "derived", "stats", "release")
+WAREHOUSE_SCHEMAS = ("meta", "raw", "core", "derived", "release")
+#: The catalog name under which stats.duckdb is attached (see the module docstring).
+RESTRICTED_CATALOG = "stats"
 
 
 def open_warehouse(paths: RunPaths, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open warehouse.duckdb, creating the contracted schemas and tables if absent."""
+    """Open warehouse.duckdb with the restricted stats.duckdb attached as `stats`,
+    creating the contracted schemas and tables if absent (read-only: attached when it
+    exists)."""
     if read_only:
-        return duckdb.connect(str(paths.warehouse), read_only=True)
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        if paths.stats.exists():
+            check_restricted(paths.stats)
+            con.execute(f"ATTACH IF NOT EXISTS '{paths.stats}' AS "
+                        f"{RESTRICTED_CATALOG} (READ_ONLY)")
+        return con
     paths.ensure()
     con = duckdb.connect(str(paths.warehouse))
+    # Warehouses of regmig 0.1 kept stats.* as a schema of their own: dropped (publish and
+    # estimate write it again), since a schema named `stats` would hide the catalog.
+    con.execute(f"DROP SCHEMA IF EXISTS {RESTRICTED_CATALOG} CASCADE")
+    check_restricted(paths.stats)
+    # IF NOT EXISTS: connections to one file in one process share one database instance.
+    with _owner_only():
+        con.execute(f"ATTACH IF NOT EXISTS '{paths.stats}' AS {RESTRICTED_CATALOG}")
+    os.chmod(paths.stats, RESTRICTED_FILE_MODE)
     # A hundred auto-committed COMMENT statements would cost most of an open.
     with transaction(con):
         for schema in WAREHOUSE_SCHEMAS:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         create_tables(con, WAREHOUSE_TABLES)
+    with transaction(con):
+        create_tables(con, stats_tables.TABLES)
     return con
 
 
@@ -61,14 +88,20 @@ def connect_restricted(path: Path) -> duckdb.DuckDBPyConnection:
     check_restricted(path)
     if path.exists():
         return duckdb.connect(str(path))
-    # DuckDB creates the file with the process's umask; owner-only from the first byte.
-    previous = os.umask(0o077)
-    try:
+    with _owner_only():
         con = duckdb.connect(str(path))
-    finally:
-        os.umask(previous)
     os.chmod(path, RESTRICTED_FILE_MODE)
     return con
+
+
+@contextmanager
+def _owner_only() -> Iterator[None]:
+    """DuckDB creates a file with the process's umask: owner-only from the first byte."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def check_restricted(path: Path) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from regmig.warehouse.catalog import column_names
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -29,9 +31,7 @@ def table_hash(
     ignored = set(ignore)
     parts = []
     for table in tables:
-        # DESCRIBE resolves the name as a query does (a schema, or an attached catalog).
-        columns = [r[0] for r in con.sql(f"DESCRIBE {table}").fetchall()
-                   if r[0] not in ignored]
+        columns = [c for c in column_names(con, table) if c not in ignored]
         # hash() of the columns rather than of the row as one struct: the same content
         # hash, a quarter faster on ten million crossings.
         listed = ", ".join(f'"{c}"' for c in columns)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 RESTRICTED_FOLDER = "restricted"
 IDENTIFIERS_FILE = "identifiers.duckdb"
+STATS_FILE = "stats.duckdb"
 #: Owner-only modes of restricted folders and files.
 RESTRICTED_FOLDER_MODE = 0o700
 RESTRICTED_FILE_MODE = 0o600
@@ -38,6 +39,11 @@ class RunPaths:
     @property
     def identifiers(self) -> Path:
         return self.restricted / IDENTIFIERS_FILE
+
+    @property
+    def stats(self) -> Path:
+        """The unprotected aggregates (`stats.*`), restricted like the identifiers."""
+        return self.restricted / STATS_FILE
 
     @property
     def release(self) -> Path:

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from regmig.schemas.table_spec import Table, comment_relation
+from regmig.warehouse.connection import RESTRICTED_CATALOG
 
 
 @contextmanager
@@ -70,3 +71,21 @@ def create_table_as(
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _frame_in")
     comment_relation(con, name, comment, column_comments)
     return frame.height
+
+
+Frames = list[tuple[Table, pl.DataFrame]]
+
+
+def by_database(frames: Frames) -> tuple[Frames, Frames]:
+    """(restricted tables, warehouse tables): DuckDB writes one database per transaction,
+    so a stage commits the first group, then the second (restricted first: a kill in
+    between leaves the warehouse as it was, and the stage cache sees the mismatch)."""
+    restricted = [(t, f) for t, f in frames if t.schema == RESTRICTED_CATALOG]
+    return restricted, [(t, f) for t, f in frames if t.schema != RESTRICTED_CATALOG]
+
+
+def replace_all(
+    con: duckdb.DuckDBPyConnection, frames: Frames, run_id: str | None = None
+) -> dict[str, int]:
+    """`replace_rows` for each (table, frame); rows written per table."""
+    return {table.qualified: replace_rows(con, table, frame, run_id) for table, frame in frames}

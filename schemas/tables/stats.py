@@ -1,4 +1,5 @@
-"""stats: unprotected aggregates written by the estimate stage (restricted)."""
+"""stats: unprotected aggregates written by the estimate stage (restricted: they live in
+restricted/stats.duckdb, attached to the warehouse connection as the catalog `stats`)."""
 
 from regmig.schemas.table_spec import C, Table
 
