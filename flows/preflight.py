@@ -43,6 +43,7 @@ def check_run_folder(out_dir: Path) -> None:
                           f"written")
     paths = RunPaths(out_dir)
     check_restricted(paths.identifiers)
+    check_restricted(paths.stats)
 
 
 def check_reference_year(year: int, config: Config) -> None:
