@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-import duckdb
-
 from regmig.flows.run_summary import ARTIFACT_KEY
+from regmig.warehouse.connection import open_warehouse
 
 
 def _flow_run_ids(pipeline_run) -> dict[str, str]:
-    with duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True) as con:
+    with open_warehouse(pipeline_run.paths, read_only=True) as con:
         return dict(con.execute(
             "SELECT stage, flow_run_id FROM meta.runs WHERE run_id = ?",
             [pipeline_run.run_id]).fetchall())
@@ -51,7 +50,7 @@ def test_the_run_summary_is_an_artifact_of_the_pipeline_run(prefect_server, pipe
     markdown = artifacts[0].data
     assert f"`{pipeline_run.paths.report}`" in markdown
     assert "Disclosure audit: **passed**" in markdown
-    with duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True) as con:
+    with open_warehouse(pipeline_run.paths, read_only=True) as con:
         year = con.sql("SELECT max(year) FROM stats.migration_totals").fetchall()[0][0]
         rows = con.execute("SELECT kind, published, lower, upper FROM stats.migration_totals "
                            "WHERE period = 'year' AND breakdown = 'total' AND year = ?",

@@ -13,6 +13,8 @@ import duckdb
 import pytest
 from browser import WINDOW, Element, parse, rendered_dom, screenshot
 
+from regmig.warehouse.connection import open_warehouse
+
 #: The charts of the run report: element id -> what it must show.
 RUN_REPORT_CHARTS = ("chart-annual-flows", "chart-monthly-flows", "chart-backtest",
                      "chart-weakest-links", "chart-cells-by-table")
@@ -25,7 +27,7 @@ MIN_SCREENSHOT_BYTES = 40_000
 
 @pytest.fixture(scope="module")
 def warehouse(pipeline_run):
-    con = duckdb.connect(str(pipeline_run.paths.warehouse), read_only=True)
+    con = open_warehouse(pipeline_run.paths, read_only=True)
     yield con
     con.close()
 
@@ -157,7 +159,7 @@ def test_linkage_accuracy_is_shown_where_it_was_measured(pipeline_run, tmp_path)
     assert "not measured" in before.by_id("linkage-accuracy").all_text()
     paths = RunPaths(tmp_path / "run")
     shutil.copytree(pipeline_run.out_dir, paths.out)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with open_warehouse(paths) as con:
         record_quality(con, pipeline_run.run_id, "link",
                        [("blocking_recall", 0.9971, "ratio", "against the truth")])
         write_report(con, paths, pipeline_run.run_id)
