@@ -9,7 +9,6 @@ import shutil
 import struct
 from pathlib import Path
 
-import duckdb
 import pytest
 from browser import WINDOW, Element, parse, rendered_dom, screenshot
 
