@@ -159,6 +159,12 @@ class DisclosureConfig:
     #: Cells with 1..threshold-1 units are primary-suppressed; the audit requires every
     #: primary cell's deducible interval to be at least this wide.
     threshold: int = 5
+    #: Whether a cell of exactly `threshold` units is protected too (cells 1..threshold
+    #: primary, every interval at least threshold + 1 wide): the IOM tables' "up to 5".
+    threshold_inclusive: bool = False
+    #: What the CSV and XLSX show for a confidential cell ("c" as Eurostat; "*" as the
+    #: IOM tables). SDMX-CSV always says CONF_STATUS C.
+    symbol: str = "c"
     zeros_disclosive: bool = False
     method: DisclosureMethod = "suppression"
     #: Base of the (unbiased random) rounding used when method = "rounding".
@@ -170,9 +176,24 @@ class DisclosureConfig:
     solver_time_limit: float = 10.0
     #: Rounds of (solve, attack, add cuts) before the suppression gives up.
     max_suppression_rounds: int = 60
+    #: Processes protecting independent table families at once (1: one after another).
+    workers: int = 2
+    #: The audit bounds a component of at most this many unknown cells exactly over the
+    #: integers (a small mixed-integer program); larger ones by the LP bound rounded in.
+    audit_integer_max_cells: int = 40
     #: Age breakdown of the Eurostat tables: "five_year" (Y_LT5 ... Y_GE85) or
     #: "single_year" (Y_LT1, Y1 ... Y_GE100).
     age_classification: AgeClassification = "five_year"
+
+    @property
+    def primary_max(self) -> int:
+        """Largest count that is primary (suppressed for being small)."""
+        return self.threshold if self.threshold_inclusive else self.threshold - 1
+
+    @property
+    def protection_width(self) -> int:
+        """Width every primary cell's deducible interval must reach: primary_max + 1."""
+        return self.primary_max + 1
 
 
 @dataclass(frozen=True)

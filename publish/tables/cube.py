@@ -47,6 +47,23 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """A relation between two tables that follows from their definitions: every cell of
+    this table with the codes `where` is at most the cell of `table` that has the same
+    codes in the dimensions `on` (and that table's total codes elsewhere).
+
+    Example: immigrations of foreigners by citizenship and sex (age TOTAL) are at most
+    the recorded arrivals of foreigners by citizenship and sex, in cases.
+    """
+
+    table: str
+    on: tuple[str, ...]
+    where: tuple[tuple[str, str], ...] = ()
+    #: Why it holds, in words (footnoted in the metadata).
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A publication table: which population, counted how, broken down by what."""
 
@@ -56,14 +73,14 @@ class TableSpec:
     population: str
     unit: Unit
     dims: tuple[Dimension, ...]
-    #: Disclosure family: tables of one family are protected together.
-    family: str
     #: Column of the population identifying a unit (persons: person_id; cases: record).
     unit_column: str = "unit_id"
     #: Cells of the cube that are not published (kept for the additive relations).
     released: Callable[[], pl.Expr] | None = None
     #: For a persons table: the cases table with the same dims (persons <= cases).
     bounded_by: str | None = None
+    #: Further bounds by other tables (see Bound); bounded_by is one on every dim.
+    bounds: tuple[Bound, ...] = ()
     #: Layout letters of the questionnaire, cell (dims...) -> letter.
     letters: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     #: The standard the table answers (questionnaire table, regulation article ...).
@@ -75,6 +92,14 @@ class TableSpec:
     @property
     def dim_names(self) -> list[str]:
         return [d.name for d in self.dims]
+
+    def all_bounds(self) -> tuple[Bound, ...]:
+        """Every bound of the table, persons <= cases included."""
+        if self.bounded_by is None:
+            return self.bounds
+        return (Bound(self.bounded_by, tuple(self.dim_names),
+                      reason="a person is counted once however many cases they have"),
+                *self.bounds)
 
 
 def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:

@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from regmig.publish.classifications import TOTAL
 from regmig.publish.tables import dimensions as dims
-from regmig.publish.tables.cube import Dimension, TableSpec
+from regmig.publish.tables.cube import Bound, Dimension, TableSpec
+from regmig.publish.tables.regional_indicators import table_id as iom_table
+
+#: Flows bounded by the border crossings they are (foreign citizens, by citizenship and
+#: sex): dataset -> the cases table of recorded crossings, and why.
+CROSSING_BOUNDS = {
+    "migr_imm1ctz": (iom_table(3, "entering", "cases"),
+                     "every immigration of a foreign citizen is an arrival at the border"),
+    "migr_emi1ctz": (iom_table(4, "leaving", "cases"),
+                     "every emigration of a foreign citizen is a departure at the border"),
+}
 
 #: Our dimension name -> Eurostat's SDMX dimension id.
 SDMX_DIMENSION = {
@@ -84,12 +95,16 @@ def specs(observed: Callable[[str, str], list[str]], age_classification: str
                          else name.replace("_", " "))
                 built.append(dims.country_detail(name, observed(population, name), label))
         footnotes = _FLOW_NOTE if population in ("immigrants", "emigrants") else ()
+        bounds = ()
+        if table_id in CROSSING_BOUNDS:
+            bound_table, reason = CROSSING_BOUNDS[table_id]
+            bounds = (Bound(bound_table, ("citizenship", "sex"), (("age", TOTAL),), reason),)
         out.append(TableSpec(
             table_id=table_id, title=title, population=population, unit="persons",
-            dims=tuple(built), family=population,
+            dims=tuple(built),
             unit_column="event_id" if population in ("immigrants", "emigrants")
             else "person_id",
             standard=f"Eurostat {table_id}, Regulation (EC) No 862/2007 {article}",
-            definition=_DEFINITIONS[population], footnotes=footnotes,
+            definition=_DEFINITIONS[population], footnotes=footnotes, bounds=bounds,
         ))
     return out
