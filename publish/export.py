@@ -5,6 +5,8 @@
     release/sdmx/<dataset>.csv    Eurostat datasets as SDMX-CSV 1.0
     release/questionnaires.xlsx   one sheet per table, named by its id (workbook.py)
     release/metadata.json         machine-readable metadata of every table
+    release/tau_argus/            each table as tau-argus input (.tab, .rda, .hrc), so an
+                                  NSO can load the protected pattern (tau_argus.py)
 
 A release is written to a new folder and moved into place at the end, so a failed run
 never leaves a half-written release. The caller writes one only after the audit passed.
@@ -21,6 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from regmig.publish import tau_argus
 from regmig.publish.classifications import (
     SDMX_AGENCY,
     SDMX_VERSION,
@@ -73,10 +76,16 @@ def stage_release(
         shutil.rmtree(staging)
     (staging / "csv").mkdir(parents=True)
     (staging / "sdmx").mkdir()
-    counts = {"csv": 0, "sdmx": 0}
+    counts = {"csv": 0, "sdmx": 0, "tau_argus": 0}
+    symbol = header["confidential_symbol"]
     for table in tables:
         table.cells.write_csv(staging / "csv" / f"{table.spec.table_id}.csv")
         counts["csv"] += 1
+        status = pl.when(pl.col("obs_status") == symbol).then(pl.lit(symbol)).otherwise(
+            pl.lit(tau_argus.SAFE))
+        counts["tau_argus"] += len(tau_argus.write_table(
+            staging / "tau_argus", table.spec, table.cells.with_columns(status.alias("status")),
+            {"SAFE": tau_argus.SAFE, "UNSAFE": symbol}))
         if table.spec.table_id in DATASETS:
             sdmx_csv(table, header).write_csv(staging / "sdmx" / f"{table.spec.table_id}.csv")
             counts["sdmx"] += 1
