@@ -56,7 +56,7 @@ DEFAULT_TABLES = (
     "iom1_foreigners_cases", "iom2_work_applications_cases", "iom2_work_decisions_cases",
     "iom3_entering_cases", "iom4_leaving_cases", "iom5_asylum_cases",
     "iom6_refugee_decisions_cases", "migr_imm1ctz", "migr_emi1ctz", "migr_imm3ctb",
-    "migr_imm5prv", "migr_emi3nxt",
+    "migr_imm5prv", "migr_emi3nxt", "migr_pop1ctz", "migr_pop3ctb",
 )
 TAU_METHODS = {"modular": "MOD(1)", "optimal": "OPT(1)"}
 TAU_TOTAL = "TOTAL"
@@ -117,8 +117,8 @@ def run(run_dir: Path, work: Path, config: Config, year: int, table_ids: list[st
             suppressed = _tau_argus(micro, table, family, method, config,
                                     work / table_id / name)
             seconds = time.perf_counter() - started
-            if suppressed is None:
-                row[name] = {"error": "pytauargus crashed (segmentation fault)"}
+            if isinstance(suppressed, str):
+                row[name] = {"error": suppressed}
                 continue
             pattern = ProtectedFamily(family, "suppression", ours.primary, suppressed,
                                       family.values.copy(), None, seconds)
@@ -169,17 +169,26 @@ def _microdata(con, spec: TableSpec) -> pl.DataFrame:
 
 
 def _tau_argus(micro: pl.DataFrame, table: TableCells, family, method: str,
-               config: Config, folder: Path) -> np.ndarray | None:
-    """Suppressed cells of the family (one table) as tau-argus protects it (None when
-    pytauargus crashed)."""
+               config: Config, folder: Path) -> np.ndarray | str:
+    """Suppressed cells of the family (one table) as tau-argus protects it, or why
+    pytauargus could not."""
     spec = table.spec
     folder.mkdir(parents=True, exist_ok=True)
     hrc = {}
+    # pytauargus 0.6.0 rejects a hierarchy whose codes differ in length (error 1017):
+    # every code of a hierarchical breakdown is padded to one width, and unpadded after.
+    padded = {}
     for dim in spec.dims:
         if tau_argus.hierarchical(dim):
+            width = max(len(c) for c in dim.codes)
+            padded[dim.name] = {c: c.ljust(width, "_") for c in dim.codes}
+            lines = [line.rstrip(tau_argus.HIER_LEAD) for line in tau_argus.hrc_lines(dim)]
             path = folder / f"{dim.name}.hrc"
-            path.write_text("\n".join(tau_argus.hrc_lines(dim)) + "\n")
+            path.write_text("\n".join(
+                line[:len(line) - len(line.lstrip(tau_argus.HIER_LEAD))]
+                + padded[dim.name][line.lstrip(tau_argus.HIER_LEAD)] for line in lines) + "\n")
             hrc[dim.name] = str(path)
+    micro = micro.with_columns(*[pl.col(d).replace(m) for d, m in padded.items()])
     # In a process of its own: pytauargus 0.6.0 crashes on some tables (a segfault in
     # its modular solver on a one-unit table), which must not end the bench.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -188,11 +197,13 @@ def _tau_argus(micro: pl.DataFrame, table: TableCells, family, method: str,
                                f"FREQ({config.disclosure.threshold},10)", method, hrc,
                                str(folder)).result()
         except BrokenProcessPool:
-            return None
+            return "pytauargus crashed (segmentation fault)"
+        except Exception as exc:  # noqa: BLE001 - the bench records what tau-argus said
+            return f"pytauargus failed: {str(exc).splitlines()[0]}"
     out = pl.DataFrame(rows)
     roots = {d.name: tau_argus.root(d) for d in spec.dims}
-    out = out.with_columns(*[pl.col(d).cast(pl.Utf8).str.strip_chars().replace(
-        {TAU_TOTAL: roots[d]}) for d in spec.dim_names])
+    out = out.with_columns(*[pl.col(d).cast(pl.Utf8).str.strip_chars().str.strip_chars_end(
+        "_").replace({TAU_TOTAL: roots[d]}) for d in spec.dim_names])
     hidden = out.filter(pl.col("status").is_in(["U", "M"])).select(spec.dim_names)
     codes = table.cells.with_row_index("position").with_columns(
         pl.col("position").cast(pl.Int64)).join(

@@ -79,5 +79,10 @@ def age_codes(classification: str) -> tuple[str, ...]:
     return tuple(code for code, _, _ in AGE_CLASSIFICATIONS[classification])
 
 
+def age_groups(classification: str) -> tuple[tuple[str, int, int], ...]:
+    """(code, first age, last age) of each group of a classification."""
+    return AGE_CLASSIFICATIONS[classification]
+
+
 def sex_code_sql(column: str) -> str:
     return f"CASE WHEN {column} IN ('M', 'F') THEN {column} ELSE '{UNKNOWN}' END"

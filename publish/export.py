@@ -2,7 +2,7 @@
 
     release/release.duckdb        every table, its metadata and information loss
     release/csv/<table>.csv       one CSV per table (codes, value, flag)
-    release/sdmx/<dataset>.csv    Eurostat datasets as SDMX-CSV 1.0
+    release/sdmx/<dataset>.csv    Eurostat datasets as SDMX-CSV (sdmx.py)
     release/questionnaires.xlsx   one sheet per table, named by its id (workbook.py)
     release/metadata.json         machine-readable metadata of every table
     release/tau_argus/            each table as tau-argus input (.tab, .rda, .hrc), so an
@@ -24,14 +24,10 @@ import duckdb
 import polars as pl
 
 from regmig.publish import tau_argus
-from regmig.publish.classifications import (
-    SDMX_AGENCY,
-    SDMX_VERSION,
-    eurostat_country,
-)
 from regmig.publish.metadata import TableMetadata
+from regmig.publish.sdmx import sdmx_csv
 from regmig.publish.tables.cube import TableSpec
-from regmig.publish.tables.eurostat import DATASETS, SDMX_DIMENSION
+from regmig.publish.tables.eurostat import DATASETS
 from regmig.publish.workbook import write_workbook
 from regmig.warehouse.writes import create_table_as
 
@@ -105,25 +101,6 @@ def commit_release(staging: Path, release_dir: Path) -> None:
     if release_dir.exists():
         shutil.rmtree(release_dir)
     staging.rename(release_dir)
-
-
-def sdmx_csv(table: ReleaseTable, header: dict[str, Any]) -> pl.DataFrame:
-    """SDMX-CSV 1.0: DATAFLOW, one column per dimension, TIME_PERIOD, OBS_VALUE, OBS_FLAG."""
-    spec = table.spec
-    flow = f"{SDMX_AGENCY}:{spec.table_id.upper()}({SDMX_VERSION})"
-    columns: list[pl.Expr] = [pl.lit(flow).alias("DATAFLOW"), pl.lit("A").alias("FREQ")]
-    for dim in spec.dims:
-        columns.append(pl.col(dim.name).alias(SDMX_DIMENSION[dim.name].upper()))
-    if spec.population != "stock":
-        columns.append(pl.lit("COMPLET").alias("AGEDEF"))
-    columns += [
-        pl.lit("NR").alias("UNIT"),
-        pl.lit(eurostat_country(header["country"])).alias("GEO"),
-        pl.lit(str(header["year"])).alias("TIME_PERIOD"),
-        pl.col("value").alias("OBS_VALUE"),
-        pl.col("obs_status").alias("OBS_FLAG"),
-    ]
-    return table.cells.select(columns)
 
 
 def _write_duckdb(path: Path, tables: list[ReleaseTable], unavailable: list[TableMetadata],

@@ -119,7 +119,10 @@ def _write_cross_table(sheet: Any, table: ReleaseTable, styles: dict[str, Any]) 
     """First breakdown down the rows (code, label), the others across (codes, labels)."""
     dims = table.spec.dims
     first, rest = dims[0], dims[1:]
-    combos = list(product(*[d.codes for d in rest])) if rest else [()]
+    # Only the released codes (a hidden aggregate, e.g. an age group, has no row).
+    shown = {d.name: set(table.cells[d.name].to_list()) for d in dims}
+    combos = (list(product(*[[c for c in d.codes if c in shown[d.name]] for d in rest]))
+              if rest else [()])
     lookup = {tuple(row[d.name] for d in dims): row
               for row in table.cells.iter_rows(named=True)}
     sheet.write(_TOP, 0, first.label or first.name, styles["bold"])
@@ -130,7 +133,7 @@ def _write_cross_table(sheet: Any, table: ReleaseTable, styles: dict[str, Any]) 
         sheet.write(_TOP + 1, j, " / ".join(label(d.name, c) for d, c in
                                              zip(rest, combo, strict=True)))
     r = _TOP + 2
-    for code in first.codes:
+    for code in (c for c in first.codes if c in shown[first.name]):
         sheet.write_string(r, 0, code)
         sheet.write_string(r, 1, label(first.name, code))
         for j, combo in enumerate(combos, start=2):

@@ -123,18 +123,29 @@ def test_metadata_describes_every_table(published_run):
     assert meta["release"]["year"] == YEAR
 
 
-def test_sdmx_csv_uses_eurostat_codes(published_run):
+def test_sdmx_csv_uses_eurostat_codes_and_layout(published_run):
+    from regmig.publish.sdmx import DIMENSIONS
+    meta = {t["table_id"]: t for t in json.loads(
+        (published_run.release / "metadata.json").read_text())["tables"]}
+    for dataset, dims in DIMENSIONS.items():
+        sdmx = pl.read_csv(published_run.release / "sdmx" / f"{dataset}.csv",
+                           infer_schema=False)
+        # Eurostat's own SDMX-CSV: DATAFLOW, LAST UPDATE, dimensions in the DSD's order
+        # (lower case), TIME_PERIOD, OBS_VALUE, OBS_FLAG, CONF_STATUS.
+        assert sdmx.columns == ["DATAFLOW", "LAST UPDATE", *dims, "TIME_PERIOD",
+                                "OBS_VALUE", "OBS_FLAG", "CONF_STATUS"], dataset
+        assert set(sdmx["DATAFLOW"]) == {f"ESTAT:{dataset.upper()}(1.0)"}
+        assert set(sdmx["CONF_STATUS"].fill_null("")) <= {"", "C"}
+        assert (sdmx["OBS_VALUE"].is_null() == (sdmx["CONF_STATUS"] == "C")).all()
+        flags = set(sdmx["OBS_FLAG"].fill_null(""))
+        assert flags == ({"p"} if meta[dataset]["status"] == "provisional" else {""})
     sdmx = pl.read_csv(published_run.release / "sdmx" / "migr_imm1ctz.csv",
                        infer_schema=False)
-    assert sdmx.columns[:2] == ["DATAFLOW", "FREQ"]
-    assert {"CITIZEN", "AGE", "SEX", "GEO", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG"} <= set(
-        sdmx.columns)
-    assert set(sdmx["DATAFLOW"]) == {"ESTAT:MIGR_IMM1CTZ(1.0)"}
-    assert set(sdmx["GEO"]) == {"AM"}
-    assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["CITIZEN"])
-    assert set(sdmx["AGE"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
+    assert set(sdmx["geo"]) == {"AM"} and set(sdmx["agedef"]) == {"COMPLET"}
+    assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["citizen"])
+    assert set(sdmx["age"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
         f"Y{a}-{a + 4}" for a in range(5, 85, 5)}
-    assert set(sdmx["SEX"]) == {"T", "M", "F", "UNK"}
+    assert set(sdmx["sex"]) == {"T", "M", "F", "UNK"}
 
 
 def _primary_only(family, config) -> ProtectedFamily:

@@ -42,7 +42,9 @@ class ProtectedFamily:
         })
 
 
-def protect(family: CellFamily, config: DisclosureConfig) -> ProtectedFamily:
+def protect(family: CellFamily, config: DisclosureConfig,
+            start: np.ndarray | None = None) -> ProtectedFamily:
+    """Protect a family; `start` marks cells to suppress from the outset (see suppress)."""
     started = time.perf_counter()
     primary = primary_cells(family, config)
     values = family.values
@@ -51,7 +53,7 @@ def protect(family: CellFamily, config: DisclosureConfig) -> ProtectedFamily:
         suppressed = np.zeros(family.n_cells, dtype=bool)
         result = None
     else:
-        result = suppress(family, primary, config)
+        result = suppress(family, primary, config, start)
         suppressed = result.suppressed
         shown = values.copy()
     # Not audited here: the caller audits the release files it is about to publish.

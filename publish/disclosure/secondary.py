@@ -4,9 +4,10 @@ Choose which further cells to suppress so that no primary cell can be narrowed b
 attacker to an interval narrower than the threshold, losing as little as possible
 (cost of a cell: its value + 1, i.e. persons hidden plus one for the cell).
 
-1. Repair (repair.py): attack the pattern (attacker.py), open the cheapest path for
-   every exposed primary cell, repeat. Monotone, so it always ends with a protecting
-   pattern, in seconds.
+1. Repair (repair.py): from the primary cells (or a start: for a family of tables,
+   the union of each table's own optimal pattern), attack the pattern (attacker.py),
+   open the cheapest path for every exposed primary cell, repeat. Monotone, so it
+   always ends with a protecting pattern, in seconds.
 2. Optimise: the integer program of Fischetti & Salazar-Gonzalez ("Models and
    algorithms for optimizing cell suppression in tabular data with linear
    constraints", JASA 2000) in Benders form, solved with HiGHS: binary x_i per
@@ -60,9 +61,14 @@ class SuppressionResult:
 
 
 def suppress(
-    family: CellFamily, primary: np.ndarray, config: DisclosureConfig
+    family: CellFamily, primary: np.ndarray, config: DisclosureConfig,
+    start: np.ndarray | None = None,
 ) -> SuppressionResult:
-    """Primary cells plus the cheapest complementary cells found that protect them."""
+    """Primary cells plus the cheapest complementary cells found that protect them.
+
+    `start` (cells to suppress from the outset, e.g. each table's own optimal pattern)
+    is where the repair begins: it grows from there, and the optimiser starts from it.
+    """
     started = time.perf_counter()
     released = family.released
     values = family.values
@@ -76,7 +82,8 @@ def suppress(
     threshold = float(config.protection_width)
     table_of = family.cells["table_id"].to_numpy()
     cuts: list[tuple[np.ndarray, float]] = []
-    repaired, rounds = _repair(incidence, values, fixed.astype(np.float64), primary, big_m,
+    initial = fixed | (start & released if start is not None else False)
+    repaired, rounds = _repair(incidence, values, initial.astype(np.float64), primary, big_m,
                                threshold, cuts)
     cuts.extend(_pattern_cuts(incidence, values, repaired, primary, released, big_m))
     best, withheld = pattern.complete(incidence, values, repaired, primary, released, big_m,

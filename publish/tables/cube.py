@@ -33,6 +33,12 @@ class Dimension:
     additive: bool = True
     leaf_of: Mapping[str, str] | None = None
     label: str = ""
+    #: The population's column holding the dimension's leaf codes (default: `name`).
+    column: str = ""
+
+    @property
+    def source(self) -> str:
+        return self.column or self.name
 
     def ancestors(self, leaf: str) -> list[str]:
         """The leaf and every aggregate it counts in (walking up `parents`)."""
@@ -109,7 +115,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:
         observed = [
             r[0]
             for r in con.sql(
-                f"SELECT DISTINCT {dim.name} FROM {spec.population}"
+                f"SELECT DISTINCT {dim.source} FROM {spec.population}"
             ).fetchall()
         ]
         rollup = [
@@ -121,7 +127,7 @@ def tabulate(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> pl.DataFrame:
         map_name = f"_rollup_{i}"
         frame = pl.DataFrame(rollup, schema={"value": pl.Utf8, "code": pl.Utf8}, orient="row")
         con.register(map_name, frame.to_arrow())
-        joins.append(f"JOIN {map_name} ON p.{dim.name} = {map_name}.value")
+        joins.append(f"JOIN {map_name} ON p.{dim.source} = {map_name}.value")
         selects.append(f"{map_name}.code AS {dim.name}")
     counted = (
         f"count(DISTINCT p.{spec.unit_column})" if spec.unit == "persons" else "count(*)"

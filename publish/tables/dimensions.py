@@ -16,6 +16,7 @@ from regmig.publish.classifications import (
     TOTAL,
     UNKNOWN,
     age_codes,
+    age_groups,
 )
 from regmig.publish.tables.cube import Dimension
 
@@ -58,6 +59,24 @@ def age(classification: str) -> Dimension:
     groups = (*age_codes(classification), UNKNOWN)
     return Dimension("age", (TOTAL, *groups), ((TOTAL, groups),),
                      label="age in completed years")
+
+
+def single_year_age(classification: str) -> Dimension:
+    """Single years of age (Y_LT1, Y1 ... Y_GE100), read from the population's column
+    `age_year`, with the groups of `classification` as hidden aggregates: so a single
+    year table shares its group totals with the tables by group (Y5-9 = Y5 + ... + Y9)."""
+    singles = age_groups("single_year")
+    groups = age_groups(classification)
+    if groups == singles:
+        return Dimension("age", (TOTAL, *age_codes("single_year"), UNKNOWN),
+                         ((TOTAL, (*age_codes("single_year"), UNKNOWN)),),
+                         label="age in completed years", column="age_year")
+    parents = [(TOTAL, (*(g for g, _, _ in groups), UNKNOWN))]
+    parents += [(group, tuple(s for s, a, _ in singles if low <= a <= high))
+                for group, low, high in groups]
+    codes = (TOTAL, *age_codes("single_year"), UNKNOWN, *(g for g, _, _ in groups))
+    return Dimension("age", codes, tuple(parents), label="age in completed years",
+                     column="age_year")
 
 
 def sex() -> Dimension:

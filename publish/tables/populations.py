@@ -92,6 +92,8 @@ def build_populations(
         f"(SELECT code FROM _country_map m WHERE m.alpha3 = upper(c)), '{UNKNOWN}') END"
     )
     con.execute(f"CREATE OR REPLACE TEMP MACRO age_code(a) AS {age_code_sql('a', ages)}")
+    con.execute("CREATE OR REPLACE TEMP MACRO age_year(a) AS "
+                f"{age_code_sql('a', 'single_year')}")
     con.execute(f"CREATE OR REPLACE TEMP MACRO sex_code(s) AS {sex_code_sql('s')}")
     params = {
         "y0": ref.period_start, "y1": ref.period_end, "d": ref.stock_date, "nat": nat,
@@ -142,7 +144,8 @@ def _population_sql() -> dict[str, str]:
                e.person_id, geo(e.citizenship) AS citizenship,
                geo(e.country_of_birth) AS country_of_birth,
                geo(e.previous_next_country) AS {residence},
-               age_code(e.age) AS age, sex_code(e.sex) AS sex, e.status
+               age_code(e.age) AS age, age_year(e.age) AS age_year,
+               sex_code(e.sex) AS sex, e.status
         FROM derived.migration_events AS e
         WHERE e.kind = '{kind}' AND e.event_date BETWEEN $y0 AND $y1
           AND e.counted"""
