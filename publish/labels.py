@@ -9,15 +9,20 @@ from functools import cache
 import pycountry
 
 from regmig.publish.classifications import (
+    EU27_FOREIGN,
     EUROSTAT_COUNTRY_EXCEPTIONS,
     FOREIGN,
     NATIONAL,
+    NON_EU27_FOREIGN,
     SEX_TOTAL,
+    STATELESS,
     TOTAL,
     UNKNOWN,
 )
 
 _WORDS = {TOTAL: "Total", SEX_TOTAL: "Total", UNKNOWN: "Unknown", FOREIGN: "Foreign",
+          EU27_FOREIGN: "EU27 countries (from 2020)", NON_EU27_FOREIGN:
+          "Countries outside the EU27 (from 2020)", STATELESS: "Stateless",
           NATIONAL: "Reporting country", "Y_LT1": "Less than 1 year",
           "Y_LT5": "Less than 5 years", "Y_GE85": "85 years or over",
           "Y_GE100": "100 years or over", "Y": "Yes", "N": "No"}

@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from regmig.publish.classifications import (
+    EU27_2020,
+    EU27_FOREIGN,
     FOREIGN,
     NATIONAL,
+    NON_EU27_FOREIGN,
     SEX_CODES,
     SEX_TOTAL,
     TOTAL,
@@ -25,14 +28,23 @@ def foreign_codes(observed: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(c for c in set(observed) if c not in (NATIONAL, UNKNOWN)))
 
 
-def country_detail(name: str, observed: Iterable[str], label: str) -> Dimension:
-    """TOTAL = NAT + FOR + UNK; FOR = each foreign country."""
+def country_detail(name: str, observed: Iterable[str], label: str,
+                   eu_groups: bool = False) -> Dimension:
+    """TOTAL = NAT + FOR + UNK; FOR = each foreign country. With `eu_groups` (Eurostat's
+    citizen and c_birth aggregates): FOR = EU27_2020_FOR + NEU27_2020_FOR, each the sum
+    of its countries (stateless persons outside the EU)."""
     foreign = foreign_codes(observed)
     parents = [(TOTAL, (NATIONAL, FOREIGN, UNKNOWN))]
-    if foreign:
+    groups: tuple[str, ...] = ()
+    if foreign and eu_groups:
+        groups = (EU27_FOREIGN, NON_EU27_FOREIGN)
+        eu = tuple(c for c in foreign if c in EU27_2020)
+        parents += [(FOREIGN, groups), (EU27_FOREIGN, eu),
+                    (NON_EU27_FOREIGN, tuple(c for c in foreign if c not in eu))]
+    elif foreign:
         parents.append((FOREIGN, foreign))
-    return Dimension(name, (TOTAL, NATIONAL, FOREIGN, *foreign, UNKNOWN), tuple(parents),
-                     label=label)
+    return Dimension(name, (TOTAL, NATIONAL, FOREIGN, *groups, *foreign, UNKNOWN),
+                     tuple(parents), label=label)
 
 
 def country_group(name: str, observed: Iterable[str], label: str) -> Dimension:

@@ -91,7 +91,8 @@ def specs(observed: Callable[[str, str], list[str]], age_classification: str
             else:
                 label = ("former citizenship" if population == "acquisitions"
                          else name.replace("_", " "))
-                built.append(dims.country_detail(name, observed(population, name), label))
+                built.append(dims.country_detail(name, observed(population, name), label,
+                                                 eu_groups=True))
         footnotes = _FLOW_NOTE if population in ("immigrants", "emigrants") else ()
         bounds = ()
         if table_id in CROSSING_BOUNDS:
