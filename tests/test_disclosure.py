@@ -230,3 +230,23 @@ def test_a_category_of_a_persons_table_is_bounded_by_its_total(tmp_path):
     assert not lone.passed
     protected = protect(family, CONFIG)
     assert _audit(tmp_path, tables, protected).passed
+
+
+def test_the_iom_convention_protects_the_threshold_itself(tmp_path):
+    """IOM's "up to 5" (threshold_inclusive) with its asterisk: a 5 is primary, and
+    every interval must be at least 6 wide; the release shows "*" for it."""
+    iom = dataclasses.replace(CONFIG, threshold_inclusive=True, symbol="*")
+    assert primary_mask(np.array([4.0, 5.0, 6.0]), iom).tolist() == [True, True, False]
+    assert iom.protection_width == 6
+    inner = dict(INNER_3X3) | {("r1", "c1"): 5}
+    tables = [_table("t", (ROWS, COLS), inner)]
+    family = build_family("f", tables)
+    protected = protect(family, iom)
+    assert protected.primary.sum() == 1
+    report = _audit(tmp_path, tables, protected, iom)
+    assert report.passed and (report.findings["width"] >= 6).all()
+    release = sorted(tmp_path.iterdir())[-1]
+    shown = pl.read_csv(release / "csv" / "t.csv", infer_schema=False)
+    assert set(shown["obs_status"]) == {"", "*"}
+    # Under the default rule the 5 is published: nothing to protect.
+    assert not primary_cells(family, CONFIG).any()
