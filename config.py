@@ -172,10 +172,15 @@ class DisclosureConfig:
     #: Seed of the random rounding, so a re-run releases the same numbers.
     rounding_seed: int = 20070711
     #: Seconds per table family the integer program may spend improving on the fast
-    #: repaired pattern (0: keep the repaired pattern).
-    solver_time_limit: float = 10.0
-    #: Rounds of (solve, attack, add cuts) before the suppression gives up.
-    max_suppression_rounds: int = 60
+    #: repaired pattern (0: keep the repaired pattern). Only a guard: the search is
+    #: bounded by work (rounds and nodes below), so that a re-run finds the same pattern
+    #: whatever the machine's load; a search this cuts short depends on the machine.
+    solver_time_limit: float = 300.0
+    #: Branch-and-bound nodes per solve of the integer program.
+    solver_max_nodes: int = 100
+    #: Rounds of (solve, attack, add cuts) of the integer program; the best pattern the
+    #: attacker could not break is kept.
+    max_suppression_rounds: int = 4
     #: Processes protecting independent table families at once (1: one after another).
     workers: int = 2
     #: The audit bounds a component of at most this many unknown cells exactly over the

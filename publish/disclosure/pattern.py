@@ -33,10 +33,23 @@ def violations(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
     out = []
     for label in np.unique(labels[primary[unknown]]):
         members = unknown[labels == label]
-        candidates = members[released[members] & ~primary[members]]
-        if not any(_free(incidence, values, x, c, big_m) for c in candidates):
+        if not _has_complement(incidence, values, members, primary, released, big_m):
             out.append(members)
     return out
+
+
+def _has_complement(incidence: RowwiseMatrix, values: np.ndarray, members: np.ndarray,
+                    primary: np.ndarray, released: np.ndarray, big_m: float) -> bool:
+    candidates = members[released[members] & ~primary[members]]
+    # Larger cells first: they are the least likely to be pinned by the release.
+    candidates = candidates[np.argsort(-values[candidates], kind="stable")]
+    return any(_free(incidence, values, members, c, big_m) for c in candidates)
+
+
+def _component_of(incidence: RowwiseMatrix, x: np.ndarray, cell: int) -> np.ndarray:
+    unknown = np.flatnonzero(x > 0.5)
+    labels = components(incidence, unknown)
+    return unknown[labels == labels[np.searchsorted(unknown, cell)]]
 
 
 def adjacent(incidence: RowwiseMatrix, cells: np.ndarray) -> np.ndarray:
@@ -87,9 +100,9 @@ def complete(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
         near = near[np.argsort(values[near], kind="stable")][:_MAX_CANDIDATES]
         for cell in near:
             x[cell] = 1.0
-            if _free(incidence, values, x, cell, big_m) and not any(
-                    np.isin(members, b).any() for b in
-                    violations(incidence, values, x, primary, released, big_m)):
+            merged = _component_of(incidence, x, int(cell))
+            if _free(incidence, values, merged, cell, big_m) and _has_complement(
+                    incidence, values, merged, primary, released, big_m):
                 break
             x[cell] = 0.0
         else:
@@ -98,12 +111,10 @@ def complete(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
             withheld += tables.size
 
 
-def _free(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray, cell: int,
+def _free(incidence: RowwiseMatrix, values: np.ndarray, members: np.ndarray, cell: int,
           big_m: float) -> bool:
-    """True when the release does not determine the suppressed `cell` (it can move)."""
-    unknown = np.flatnonzero(x > 0.5)
-    labels = components(incidence, unknown)
-    members = unknown[labels == labels[np.searchsorted(unknown, cell)]]
+    """True when the release does not determine the suppressed `cell` (it can move);
+    `members` is the component of unknown cells holding it."""
     local = np.full(values.size, -1, dtype=np.int64)
     local[members] = np.arange(members.size)
     row_of = np.repeat(np.arange(incidence.n_rows), np.diff(incidence.start))

@@ -29,6 +29,7 @@ independently, with the attacker's true, unbounded model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
@@ -90,16 +91,21 @@ def suppress(
                                       table_of)
     optimal = False
     deadline = started + config.solver_time_limit
+
+    def finish(x: np.ndarray) -> np.ndarray:
+        grown, _ = _repair(incidence, values, x, primary, big_m, threshold, cuts)
+        return pattern.complete(incidence, values, grown, primary, released, big_m,
+                                table_of)[0]
+
     if config.solver_time_limit > 0:
         improved, more_rounds, optimal = _optimise(
             incidence, values, fixed, released, primary, big_m, threshold, cuts, best,
-            deadline, config.max_suppression_rounds)
+            deadline, config.max_suppression_rounds, config.solver_max_nodes, finish)
         rounds += more_rounds
-        if improved is not None:
-            improved, more_withheld = pattern.complete(
-                incidence, values, improved, primary, released, big_m, table_of)
-            if _cost(values, improved) < _cost(values, best):
-                best, withheld = improved, more_withheld
+        improved, more_withheld = pattern.complete(
+            incidence, values, improved, primary, released, big_m, table_of)
+        if _cost(values, improved) < _cost(values, best):
+            best, withheld = improved, more_withheld
     suppressed = (best > 0.5) & released
     return SuppressionResult(primary, suppressed, rounds, len(cuts),
                              time.perf_counter() - started, optimal, withheld)
@@ -146,34 +152,43 @@ def _optimise(
     incidence: RowwiseMatrix, values: np.ndarray, fixed: np.ndarray, released: np.ndarray,
     primary: np.ndarray, big_m: float, threshold: float,
     cuts: list[tuple[np.ndarray, float]], incumbent: np.ndarray, deadline: float,
-    max_rounds: int,
-) -> tuple[np.ndarray | None, int, bool]:
-    """Benders loop; returns the best pattern the attacker could not break (or None)."""
-    model = _MasterProblem(values, fixed, released)
+    max_rounds: int, max_nodes: int, finish: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, int, bool]:
+    """Benders loop; returns the cheapest protecting pattern found (at worst the
+    incumbent). A master solution the attacker breaks is repaired and completed
+    (`finish`) into a protecting one, which may still beat the incumbent."""
+    model = _MasterProblem(values, fixed, released, max_nodes)
     model.add_relation_rows(incidence, primary, values, big_m, threshold)
     for cut, need in cuts:
         model.add_cut(cut, need)
+    best = incumbent
     for rounds in range(1, max_rounds + 1):
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
-            return None, rounds - 1, False
-        x, optimal = model.solve(remaining, incumbent)
+            return best, rounds - 1, False
+        x, optimal = model.solve(remaining, best)
         exposed = attack(incidence, values, x, primary, big_m, threshold)
         new = [(e.cut, e.need) for e in exposed]
         if not new:
             new = _pattern_cuts(incidence, values, x, primary, released, big_m)
             if not new:
-                return x, rounds, optimal
+                return (x, rounds, optimal) if _cost(values, x) <= _cost(values, best) \
+                    else (best, rounds, False)
+        repaired = finish(x)
+        if _cost(values, repaired) < _cost(values, best):
+            best = repaired
         for cut, need in new:
             cuts.append((cut, need))
             model.add_cut(cut, need)
-    return None, max_rounds, False
+    return best, max_rounds, False
 
 
 class _MasterProblem:
     """min cost'x over the free cells, subject to the singleton rows and the cuts."""
 
-    def __init__(self, values: np.ndarray, fixed: np.ndarray, released: np.ndarray) -> None:
+    def __init__(self, values: np.ndarray, fixed: np.ndarray, released: np.ndarray,
+                 max_nodes: int) -> None:
+        self.max_nodes = max_nodes
         self.fixed = fixed
         self.released = released
         self.free = np.flatnonzero(~fixed & released)
@@ -259,6 +274,7 @@ class _MasterProblem:
                        np.ones(self.free.size), np.zeros(0), np.zeros(0), integer=True)
         self._flush_rows()
         self.highs.setOptionValue("time_limit", float(max(time_limit, 1.0)))
+        self.highs.setOptionValue("mip_max_nodes", int(self.max_nodes))
         # The incumbent (repaired pattern, or the best so far) satisfies every valid cut.
         start = highspy.HighsSolution()
         start.col_value = list(incumbent[self.free])
