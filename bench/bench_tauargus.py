@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import multiprocessing
+import os
 import platform
 import shutil
 import sys
@@ -216,6 +217,9 @@ def _tau_argus(micro: pl.DataFrame, table: TableCells, family, method: str,
 
 def _tau_rows(micro: list[dict], dims: list[str], rule: str, method: str,
               hrc: dict[str, str], folder: str) -> list[dict]:
+    # tau-argus writes its logs (HiTaS.log, cspSCIP.*, ...) to the working directory
+    # whatever `workdir` says: this process is the worker's own, so move it there.
+    os.chdir(folder)
     result = tau_protect(micro, dims, "one", safety_rules=rule, suppress=method,
                          hrc=hrc or None, totcode=TAU_TOTAL, workdir=folder)
     return result.tables[0].rows
