@@ -179,6 +179,12 @@ class DisclosureConfig:
     #: Cells with 1..threshold-1 units are primary-suppressed; the audit requires every
     #: primary cell's deducible interval to be at least this wide.
     threshold: int = 5
+    #: Whether a cell of exactly `threshold` units is protected too (cells 1..threshold
+    #: primary, every interval at least threshold + 1 wide): the IOM tables' "up to 5".
+    threshold_inclusive: bool = False
+    #: What the CSV and XLSX show for a confidential cell ("c" as Eurostat; "*" as the
+    #: IOM tables). SDMX-CSV always says CONF_STATUS C.
+    symbol: str = "c"
     zeros_disclosive: bool = False
     method: DisclosureMethod = "suppression"
     #: Base of the (unbiased random) rounding used when method = "rounding".
@@ -186,13 +192,33 @@ class DisclosureConfig:
     #: Seed of the random rounding, so a re-run releases the same numbers.
     rounding_seed: int = 20070711
     #: Seconds per table family the integer program may spend improving on the fast
-    #: repaired pattern (0: keep the repaired pattern).
-    solver_time_limit: float = 10.0
-    #: Rounds of (solve, attack, add cuts) before the suppression gives up.
-    max_suppression_rounds: int = 60
+    #: repaired pattern (0: keep the repaired pattern). Only a guard: the search is
+    #: bounded by work (rounds and nodes below), so that a re-run finds the same pattern
+    #: whatever the machine's load; a search this cuts short depends on the machine.
+    solver_time_limit: float = 300.0
+    #: Branch-and-bound nodes per solve of the integer program.
+    solver_max_nodes: int = 100
+    #: Rounds of (solve, attack, add cuts) of the integer program; the best pattern the
+    #: attacker could not break is kept.
+    max_suppression_rounds: int = 4
+    #: Processes protecting independent table families at once (1: one after another).
+    workers: int = 2
+    #: The audit bounds a component of at most this many unknown cells exactly over the
+    #: integers (a small mixed-integer program); larger ones by the LP bound rounded in.
+    audit_integer_max_cells: int = 40
     #: Age breakdown of the Eurostat tables: "five_year" (Y_LT5 ... Y_GE85) or
     #: "single_year" (Y_LT1, Y1 ... Y_GE100).
     age_classification: AgeClassification = "five_year"
+
+    @property
+    def primary_max(self) -> int:
+        """Largest count that is primary (suppressed for being small)."""
+        return self.threshold if self.threshold_inclusive else self.threshold - 1
+
+    @property
+    def protection_width(self) -> int:
+        """Width every primary cell's deducible interval must reach: primary_max + 1."""
+        return self.primary_max + 1
 
 
 NoiseProfile = Literal["default", "hard"]

@@ -21,6 +21,18 @@ FOREIGN = "FOR"
 
 #: Where Eurostat's geo codes differ from ISO 3166-1 alpha-2.
 EUROSTAT_COUNTRY_EXCEPTIONS: dict[str, str] = {"GRC": "EL", "GBR": "UK"}
+#: Stateless persons: ICAO's XXA, Eurostat's STLS (a citizenship, not a country).
+STATELESS = "STLS"
+ICAO_STATELESS = "XXA"
+#: Citizens of the 27 EU member states (since 2020), other than the reporting country.
+EU27_FOREIGN = "EU27_2020_FOR"
+#: Citizens of countries outside the EU27, stateless persons included.
+NON_EU27_FOREIGN = "NEU27_2020_FOR"
+#: The 27 member states, as Eurostat codes.
+EU27_2020: tuple[str, ...] = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+)
 
 #: Sex: T(otal) = M + F + UNK.
 SEX_TOTAL = "T"
@@ -56,13 +68,17 @@ def eurostat_country(alpha3: str | None) -> str:
     code = alpha3.strip().upper()
     if code in EUROSTAT_COUNTRY_EXCEPTIONS:
         return EUROSTAT_COUNTRY_EXCEPTIONS[code]
+    if code == ICAO_STATELESS:
+        return STATELESS
     country = pycountry.countries.get(alpha_3=code)
     return country.alpha_2 if country is not None else UNKNOWN
 
 
 def country_map_rows() -> list[tuple[str, str]]:
-    """(alpha-3, Eurostat code) for every ISO country: loaded as _country_map for SQL."""
-    return [(c.alpha_3, eurostat_country(c.alpha_3)) for c in pycountry.countries]
+    """(alpha-3, Eurostat code) for every ISO country and for the stateless: loaded as
+    _country_map for SQL."""
+    return [(c.alpha_3, eurostat_country(c.alpha_3)) for c in pycountry.countries] + [
+        (ICAO_STATELESS, STATELESS)]
 
 
 def age_code_sql(column: str, classification: str) -> str:
@@ -77,6 +93,11 @@ def age_code_sql(column: str, classification: str) -> str:
 
 def age_codes(classification: str) -> tuple[str, ...]:
     return tuple(code for code, _, _ in AGE_CLASSIFICATIONS[classification])
+
+
+def age_groups(classification: str) -> tuple[tuple[str, int, int], ...]:
+    """(code, first age, last age) of each group of a classification."""
+    return AGE_CLASSIFICATIONS[classification]
 
 
 def sex_code_sql(column: str) -> str:

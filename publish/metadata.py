@@ -28,6 +28,8 @@ class TableMetadata:
     title: str
     standard: str
     available: bool
+    #: Cells of two tables with the same population and codes are the same count.
+    population: str = ""
     unit: str = ""
     reference: str = ""
     reference_kind: str = ""
@@ -37,6 +39,8 @@ class TableMetadata:
     residence_rule: str = ""
     dimensions: list[dict[str, Any]] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
+    #: Relations with other tables a reader can use (machine-readable; footnoted too).
+    rules: list[dict[str, Any]] = field(default_factory=list)
     disclosure: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,7 +54,7 @@ def describe(
     provisional_share: float,
     cells_suppressed: int,
 ) -> TableMetadata:
-    counts, _, tables = POPULATIONS[spec.population]
+    counts, _, tables = POPULATIONS.get(spec.population, (spec.population, spec.unit, ()))
     at_date = spec.population in STOCK_POPULATIONS
     rule = config.estimate.rule
     disclosure = config.disclosure
@@ -68,13 +72,29 @@ def describe(
                          f"{disclosure.rounding_base}; totals may not equal the sum of "
                          "their parts.")
     elif cells_suppressed:
-        footnotes.append(f"c: confidential. Cells counting 1 to {disclosure.threshold - 1} "
-                         "and the cells that would reveal them are not shown.")
+        footnotes.append(f"{disclosure.symbol}: confidential. Cells counting 1 to "
+                         f"{disclosure.primary_max} and the cells that would reveal them "
+                         "are not shown.")
+    for dim in spec.dims:
+        if not dim.additive and dim.parents:
+            footnotes.append(
+                f"{dim.label or dim.name}: a person can be in more than one category, so "
+                f"each category is at most its total and the total at most their sum.")
+    rules = [
+        {"kind": "at_most", "table": b.table, "on": list(b.on), "where": dict(b.where),
+         "reason": b.reason}
+        for b in spec.all_bounds()
+    ]
+    for bound in rules:
+        where = "".join(f", {d} {c}" for d, c in bound["where"].items())
+        footnotes.append(f"Each cell{where} is at most the cell of {bound['table']} with "
+                         f"the same {', '.join(bound['on'])}: {bound['reason']}.")
     return TableMetadata(
         table_id=spec.table_id,
         title=spec.title,
         standard=spec.standard,
         available=True,
+        population=spec.population,
         unit=spec.unit,
         reference=ref.stock_date.isoformat() if at_date else str(ref.year),
         reference_kind="date" if at_date else "period",
@@ -93,9 +113,12 @@ def describe(
             for d in spec.dims
         ],
         footnotes=footnotes,
+        rules=rules,
         disclosure={
             "method": disclosure.method,
             "threshold": disclosure.threshold,
+            "threshold_inclusive": disclosure.threshold_inclusive,
+            "symbol": disclosure.symbol,
             "zeros_disclosive": disclosure.zeros_disclosive,
             "rounding_base": disclosure.rounding_base if disclosure.method == "rounding"
             else None,

@@ -1,33 +1,45 @@
 """Stage 4, publish: tabulate, protect, audit, and export the release of one year.
 
-    populations (temp tables)  ->  tables (cubes)  ->  families (shared margins)
-    -> primary + secondary suppression (or rounding)  ->  independent audit
-    -> stats.* (unprotected, restricted) + release.* + release/ files
+    populations (temp tables)  ->  tables (cubes)  ->  families (shared cells, bounds)
+    -> primary + secondary suppression (or rounding), families in parallel
+    -> release files written to a staging folder  ->  audit of those files (audit/)
+    -> stats.* (unprotected, restricted) + release.* + release/ moved into place
 
-Fail closed: if the audit finds any primary cell an attacker could narrow below the
-threshold, nothing is written, neither to the warehouse nor to release/, and the run
+Fail closed: if the audit, reading only the staged release files as an outsider would,
+finds any primary cell it can narrow below the protection width or a pattern that gives
+cells away, nothing is written, neither to the warehouse nor to release/, and the run
 raises RegmigError naming the cell.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import dataclasses
+import multiprocessing
+import shutil
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from regmig.config import Config, DisclosureConfig
 from regmig.errors import RegmigError
 from regmig.publish import export
-from regmig.publish.classifications import AGE_CLASSIFICATIONS, FLAG_CONFIDENTIAL
-from regmig.publish.disclosure.audit import require_protected
-from regmig.publish.disclosure.family import CellFamily, TableCells, build_family
-from regmig.publish.disclosure.protect import ProtectedFamily, audit_release, protect
+from regmig.publish.audit.verdict import AuditReport, Protection, audit_release, require_protected
+from regmig.publish.classifications import AGE_CLASSIFICATIONS, TOTAL_CODES
+from regmig.publish.disclosure.family import (
+    CellFamily,
+    TableCells,
+    build_family,
+    drop_broken_bounds,
+    families,
+)
+from regmig.publish.disclosure.protect import ProtectedFamily, protect
 from regmig.publish.loss import LOSS_COLUMNS, information_loss
 from regmig.publish.metadata import describe, describe_unavailable
 from regmig.publish.tables import eurostat, regional_indicators, un_questionnaire
@@ -106,24 +118,37 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
             }
             specs = all_specs(sql, config)
             tabulated = [TableCells(spec, tabulate(sql, spec)) for spec in specs]
+            tabulated, dropped = drop_broken_bounds(tabulated)
+            specs = [t.spec for t in tabulated]
 
-        with timer.step("protect_and_audit"):
+        with timer.step("protect"):
             protected = protect_tables(tabulated, config.disclosure, protector)
-        require_protected([p.report for p in protected.values()])
 
-        with timer.step("write"):
+        with timer.step("stage_release"):
             shares = {s.population: provisional_share(sql, s.population) for s in specs}
             result = assemble(tabulated, protected, config, ref, shares)
-            write_warehouse(con, result, run_id)
-            header = {"year": year, "country": config.country, "run_id": run_id,
-                      "stock_date": ref.stock_date.isoformat(),
-                      "disclosure": config.as_dict()["disclosure"],
-                      "residence_rule": config.estimate.rule.label}
-            files = export.write_release(paths.release, result.release, result.unavailable,
-                                         header, result.release_loss)
+            header = release_header(config, ref, run_id)
+            staging, files = export.stage_release(paths.release, result.release,
+                                                  result.unavailable, header,
+                                                  result.release_loss)
+        with timer.step("audit"):
+            try:
+                report = audit_release(staging, {t: c.drop("released") for t, c in
+                                                 result.unprotected.items()},
+                                       protection(config.disclosure))
+                require_protected(report)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        with timer.step("write"):
+            write_warehouse(con, result, report, run_id)
+            export.commit_release(staging, paths.release)
         record_quality(con, run_id, STAGE, [
             ("cells_suppressed", float(result.loss["cells_suppressed"].sum()), "cells", None),
             ("units_suppressed_share", _share(result.loss), "ratio", None),
+            ("tables_withheld", float(sum(p.withheld for p in protected.values())),
+             "tables", None),
+            ("bounds_not_holding", float(len(dropped)), "rules", None),
         ])
     finally:
         con.close()
@@ -147,21 +172,76 @@ def all_specs(sql: SqlEngine, config: Config) -> list[TableSpec]:
     )
 
 
+def release_header(config: Config, ref: Reference, run_id: str) -> dict:
+    """What metadata.json says of the whole release (an outsider's audit reads it)."""
+    return {
+        "year": ref.year, "country": config.country, "run_id": run_id,
+        "released_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "stock_date": ref.stock_date.isoformat(),
+        "disclosure": config.as_dict()["disclosure"],
+        "residence_rule": config.estimate.rule.label,
+        "confidential_symbol": config.disclosure.symbol,
+        "cell_identity": {
+            "total_codes": sorted(TOTAL_CODES),
+            "statement": "Cells of two tables with the same unit and population whose "
+                         "codes agree outside the total codes are the same count.",
+        },
+    }
+
+
+def protection(config: DisclosureConfig) -> Protection:
+    return Protection(config.primary_max, config.protection_width, config.zeros_disclosive,
+                      config.audit_integer_max_cells)
+
+
 def protect_tables(
     tabulated: list[TableCells], config: DisclosureConfig, protector: Protector = protect
 ) -> dict[str, ProtectedFamily]:
-    """Each family of tables (shared margins) protected as one system, then audited."""
-    families: dict[str, list[TableCells]] = defaultdict(list)
-    for table in tabulated:
-        families[table.spec.family].append(table)
-    protected = {}
-    for name, tables in progress.counted("protect table families", families.items()):
-        family = build_family(name, tables)
-        result = protector(family, config)
-        # The audit is re-run here on what the protector returned, whatever it claims.
-        result.report = audit_release(family, result, config)
-        protected[name] = result
-    return protected
+    """Each family of tables (shared cells, bounds) protected as one system.
+
+    Families share no cell, so they are protected independently: in `config.workers`
+    processes, largest first. The release they make is audited afterwards, apart.
+    """
+    groups = sorted(families(tabulated).items(), key=lambda kv: -sum(
+        t.cells.height for t in kv[1]))
+    if config.workers <= 1 or len(groups) <= 1 or protector is not protect:
+        return {name: protect_family(name, tables, config, protector)
+                for name, tables in progress.counted("protect table families", groups)}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
+        futures = {name: pool.submit(protect_family, name, tables, config)
+                   for name, tables in groups}
+        return {name: future.result() for name, future in
+                progress.counted("protect table families", futures.items())}
+
+
+def protect_family(name: str, tables: list[TableCells], config: DisclosureConfig,
+                   protector: Protector = protect) -> ProtectedFamily:
+    family = build_family(name, tables)
+    if protector is not protect or len(tables) == 1 or config.method != "suppression":
+        return protector(family, config)
+    return protect(family, config, start=_single_table_patterns(family, tables, config))
+
+
+def _single_table_patterns(family: CellFamily, tables: list[TableCells],
+                           config: DisclosureConfig) -> np.ndarray:
+    """Warm start: the union of each table's own optimal pattern, as family cells.
+
+    Each table alone is small and its optimum quick; the family's repair then only adds
+    what the shared cells and bounds need, and the optimiser starts from there.
+    """
+    alone = dataclasses.replace(config, solver_time_limit=config.solver_time_limit
+                                * SINGLE_TABLE_SHARE)
+    keys = []
+    for table in tables:
+        own = build_family(table.spec.table_id, [table])
+        pattern = protect(own, alone)
+        keys.extend(own.cells.filter(pl.Series(pattern.suppressed))["key"].to_list())
+    return family.cells["key"].is_in(keys).to_numpy()
+
+
+#: Share of `solver_time_limit` each table of a family gets alone, for the warm start.
+SINGLE_TABLE_SHARE = 0.25
 
 
 @dataclass
@@ -171,7 +251,6 @@ class Assembled:
     unavailable: list
     loss: pl.DataFrame
     release_loss: pl.DataFrame
-    audit: pl.DataFrame
     specs: dict[str, TableSpec]
 
 
@@ -184,10 +263,12 @@ def assemble(
 ) -> Assembled:
     """Per table: its cells with their protection status, and the released view."""
     unprotected, release, specs = {}, [], {}
+    family_of = {table_id: family for family in protected.values()
+                 for table_id in family.family.members["table_id"].unique().to_list()}
     for table in tabulated:
         spec = table.spec
         specs[spec.table_id] = spec
-        family = protected[spec.family]
+        family = family_of[spec.table_id]
         status = (
             family.family.members.filter(pl.col("table_id") == spec.table_id)
             .join(family.cell_status(), on="cell_id")
@@ -205,23 +286,22 @@ def assemble(
             *spec.dim_names,
             pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("shown"))
             .cast(pl.Int64).alias("value"),
-            pl.when(pl.col("suppressed")).then(pl.lit(FLAG_CONFIDENTIAL))
+            pl.when(pl.col("suppressed")).then(pl.lit(config.disclosure.symbol))
             .otherwise(pl.lit("")).alias("obs_status"),
         ).with_columns(letters.alias("letter"))
         meta = describe(spec, config, ref, shares.get(spec.population, 0.0),
                         int(released["suppressed"].sum()))
         release.append(export.ReleaseTable(spec, view, meta))
     loss = information_loss(unprotected, {t: s.unit for t, s in specs.items()})
-    audit = pl.concat([p.report.findings.with_columns(pl.lit(name).alias("family"))
-                       for name, p in protected.items()], how="vertical_relaxed")
     return Assembled(
         unprotected, release,
         [describe_unavailable(t, ref) for t in un_questionnaire.UNAVAILABLE],
-        loss, loss.select("table_id", "unit", "cells", "cells_suppressed"), audit, specs,
+        loss, loss.select("table_id", "unit", "cells", "cells_suppressed"), specs,
     )
 
 
-def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: str) -> None:
+def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, report: AuditReport,
+                    run_id: str) -> None:
     """Replace publish's restricted stats.* tables in one transaction, then release.* in
     another (the estimate stage keeps its own stats.* tables). Restricted first: see
     `regmig.warehouse.writes.by_database`."""
@@ -241,7 +321,7 @@ def write_warehouse(con: duckdb.DuckDBPyConnection, result: Assembled, run_id: s
             pl.lit(run_id).alias("run_id")),
             "Information loss of disclosure control per table, restricted (unit: cells "
             "and persons or cases)", LOSS_COLUMNS | {"run_id": "Publish run"})
-        create_table_as(con, "stats.disclosure_audit", result.audit.with_columns(
+        create_table_as(con, "stats.disclosure_audit", report.findings.with_columns(
             pl.lit(run_id).alias("run_id")),
             "Audit of every primary cell, restricted (unit: cells): the interval an "
             "attacker can deduce from the release", AUDIT_COLUMNS)
@@ -276,15 +356,15 @@ STATS_COLUMNS = {
     "run_id": "Publish run that wrote the row",
 }
 AUDIT_COLUMNS = {
-    "cell_id": "Cell number within its family",
+    "cell_id": "Cell number within the release (as the audit numbers them)",
     "key": "Cell identity: unit, population and non-total codes",
-    "table_id": "First table holding the cell",
+    "table_id": "First table holding the cell (the one that shows it, if any)",
     "value": "True value (persons or cases)",
     "lower": "Smallest value consistent with the release",
     "upper": "Largest value consistent with the release (inf when unbounded)",
-    "width": "upper - lower; must be at least the threshold",
+    "width": "upper - lower; must be at least the protection width",
     "ok": "True when the cell is protected",
-    "family": "Family of tables protected together",
+    "finding": "Why the cell is not protected (shown, narrowed, pattern: ...); empty if ok",
     "run_id": "Publish run that wrote the row",
 }
 

@@ -1,21 +1,47 @@
-"""Disclosure control on hand-made tables whose answers are worked out by hand."""
+"""Disclosure control on hand-made tables whose answers are worked out by hand.
+
+Every pattern is audited the way publish audits it: written as release files, then
+attacked by the outsider's audit (publish/audit), which reads only those files.
+"""
 
 import dataclasses
+from datetime import date
 
 import numpy as np
 import polars as pl
 import pytest
 
-from regmig.config import DisclosureConfig
+from regmig.config import Config, DisclosureConfig
 from regmig.errors import RegmigError
-from regmig.publish.disclosure.audit import audit, require_protected
+from regmig.publish import export
+from regmig.publish.audit.verdict import audit_release, require_protected
 from regmig.publish.disclosure.family import TableCells, build_family
 from regmig.publish.disclosure.primary import primary_cells, primary_mask
-from regmig.publish.disclosure.protect import ProtectedFamily, audit_release, protect
+from regmig.publish.disclosure.protect import ProtectedFamily, protect
 from regmig.publish.disclosure.rounding import random_round
+from regmig.publish.stage import assemble, protection, release_header
 from regmig.publish.tables.cube import Dimension, TableSpec
+from regmig.publish.tables.populations import Reference
 
 CONFIG = DisclosureConfig(solver_time_limit=5.0)
+
+
+def _audit(tmp_path, tables, protected: ProtectedFamily, config: DisclosureConfig = CONFIG):
+    """Write the protected tables as a release and audit the files."""
+    full = dataclasses.replace(Config(), disclosure=config)
+    ref = Reference(2024, date(2024, 1, 1))
+    result = assemble(tables, {"f": protected}, full, ref, {})
+    staging, _ = export.stage_release(tmp_path / f"release{len(list(tmp_path.iterdir()))}",
+                                      result.release, [], release_header(full, ref, "t"),
+                                      result.release_loss)
+    truth = {t: c.drop("released") for t, c in result.unprotected.items()}
+    return audit_release(staging, truth, protection(config))
+
+
+def _with_pattern(family, suppressed) -> ProtectedFamily:
+    primary = primary_cells(family, CONFIG)
+    return ProtectedFamily(family, "suppression", primary, suppressed & family.released,
+                           family.values.copy(), None, 0.0)
 
 
 def _dim(name: str, codes: tuple[str, ...], total: str = "TOTAL") -> Dimension:
@@ -37,7 +63,7 @@ def _table(table_id: str, dims: tuple[Dimension, ...], inner: dict[tuple, int],
         rows.append((*cell, value, True))
     frame = pl.DataFrame(rows, schema=[d.name for d in dims] + ["value", "released"],
                          orient="row")
-    spec = TableSpec(table_id, table_id, population, unit, dims, "f", bounded_by=bounded_by)
+    spec = TableSpec(table_id, table_id, population, unit, dims, bounded_by=bounded_by)
     return TableCells(spec, frame)
 
 
@@ -63,8 +89,9 @@ def test_primary_rule_and_zeros():
     assert primary_mask(values, ten).tolist() == [False, True, True, True, False]
 
 
-def test_3x3_one_primary_forces_the_cheapest_rectangle():
-    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+def test_3x3_one_primary_forces_the_cheapest_rectangle(tmp_path):
+    tables = [_table("t", (ROWS, COLS), INNER_3X3)]
+    family = build_family("f", tables)
     assert family.n_relations == 8  # 4 row sums + 4 column sums, margins included
     protected = protect(family, CONFIG)
     assert _keys(family, protected.primary) == {"persons|pop|col=c1;row=r1;"}
@@ -72,24 +99,25 @@ def test_3x3_one_primary_forces_the_cheapest_rectangle():
         "persons|pop|col=c2;row=r1;", "persons|pop|col=c1;row=r2;",
         "persons|pop|col=c2;row=r2;",
     }
-    report = audit_release(family, protected, CONFIG)
+    report = _audit(tmp_path, tables, protected)
     assert report.passed
     # By hand: r1c1 + r1c2 = 12 and r1c1 + r2c1 = 10 (published margins), r2c2 = 38 - r2c1.
     row = report.findings.row(0, named=True)
     assert (row["lower"], row["upper"]) == (0.0, 10.0)
 
 
-def test_audit_fails_closed_on_a_weak_pattern():
-    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+def test_audit_fails_closed_on_a_weak_pattern(tmp_path):
+    tables = [_table("t", (ROWS, COLS), INNER_3X3)]
+    family = build_family("f", tables)
     primary = primary_cells(family, CONFIG)
     # Weak: suppress r1c1 and r1c2 only; column c1 still gives r1c1 = 25 - 8 - 15.
     weak = primary | np.isin(family.cells["key"].to_numpy(), ["persons|pop|col=c2;row=r1;"])
-    report = audit(family, primary, family.released & ~weak, family.values, 5)
+    report = _audit(tmp_path, tables, _with_pattern(family, weak))
     assert not report.passed
     failure = report.failures.row(0, named=True)
     assert failure["lower"] == failure["upper"] == 2.0
     with pytest.raises(RegmigError, match=r"col=c1;row=r1.*no release was written"):
-        require_protected([report])
+        require_protected(report)
 
 
 SEX = _dim("sex", ("M", "F"), total="T")
@@ -98,7 +126,7 @@ CIT = _dim("citizenship", ("NAT", "FOR"))
 INNER_B = {("M", "NAT"): 1, ("M", "FOR"): 2, ("F", "NAT"): 20, ("F", "FOR"): 20}
 
 
-def test_tables_sharing_a_margin_are_protected_together():
+def test_tables_sharing_a_margin_are_protected_together(tmp_path):
     a = _table("a", (SEX,), {("M",): 3, ("F",): 40})
     b = _table("b", (SEX, CIT), INNER_B)
     family = build_family("f", [a, b])
@@ -115,7 +143,7 @@ def test_tables_sharing_a_margin_are_protected_together():
         "persons|pop|citizenship=NAT;sex=F;", "persons|pop|citizenship=FOR;sex=F;",
         "persons|pop|sex=F;",
     }
-    assert audit_release(family, protected, CONFIG).passed
+    assert _audit(tmp_path, [a, b], protected).passed
     # Protecting B alone is not enough once A is published in full: A gives M = 43 - 40.
     alone = build_family("b", [b])
     pattern = protect(alone, CONFIG)
@@ -124,11 +152,11 @@ def test_tables_sharing_a_margin_are_protected_together():
     union_suppressed &= ~np.isin(family.cells["key"].to_numpy(), ["persons|pop|sex=F;",
                                                                     "persons|pop|sex=M;"])
     union_suppressed |= np.isin(family.cells["key"].to_numpy(), ["persons|pop|sex=M;"])
-    report = audit(family, primary_cells(family, CONFIG), ~union_suppressed, family.values, 5)
+    report = _audit(tmp_path, [a, b], _with_pattern(family, union_suppressed))
     assert not report.passed
 
 
-def test_persons_are_bounded_by_cases():
+def test_persons_are_bounded_by_cases(tmp_path):
     kind = _dim("kind", ("first", "extension"))
     cases = _table("cases", (kind,), {("first",): 30, ("extension",): 3}, unit="cases")
     persons = _table("persons", (kind,), {("first",): 28, ("extension",): 3},
@@ -138,25 +166,26 @@ def test_persons_are_bounded_by_cases():
     assert sorted(slack["value"].to_list()) == [0, 2, 2]  # cases - persons per cell
     assert not slack["sensitive"].any() and not slack["released"].any()
     protected = protect(family, CONFIG)
-    assert audit_release(family, protected, CONFIG).passed
+    assert _audit(tmp_path, [cases, persons], protected).passed
 
 
-def test_rounding_is_repeatable_and_audited():
+def test_rounding_is_repeatable_and_audited(tmp_path):
     values = np.arange(0, 40, dtype=float)
     config = dataclasses.replace(CONFIG, method="rounding", rounding_base=5)
     rounded = random_round(values, "f", config)
     assert (np.mod(rounded, 5) == 0).all()
     assert (np.abs(rounded - values) < 5).all()
     assert np.array_equal(rounded, random_round(values, "f", config))
-    family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
+    tables = [_table("t", (ROWS, COLS), INNER_3X3)]
+    family = build_family("f", tables)
     protected = protect(family, config)
     assert not protected.suppressed.any()
     assert (np.mod(protected.shown, 5) == 0).all()
-    report = audit_release(family, protected, config)
+    report = _audit(tmp_path, tables, protected, config)
     assert report.findings.height == 1 and report.findings["width"][0] >= 5
     # Base 3 leaves a rounded cell within +-2: too narrow for threshold 5, so it fails.
     base3 = dataclasses.replace(config, rounding_base=3)
-    narrow = audit_release(family, protect(family, base3), base3)
+    narrow = _audit(tmp_path, tables, protect(family, base3), base3)
     assert not narrow.passed
 
 
@@ -164,3 +193,60 @@ def test_protected_family_never_publishes_a_primary_cell():
     family = build_family("f", [_table("t", (ROWS, COLS), INNER_3X3)])
     protected: ProtectedFamily = protect(family, CONFIG)
     assert (protected.suppressed[protected.primary & family.released]).all()
+
+
+def test_one_unit_on_its_path_gets_a_complement(tmp_path):
+    """The migr_acq case: a single person, every cell on its path 1 and the rest 0.
+    Suppressing the path alone leaves its cells forced equal (so all 1 .. 4)."""
+    tables = [_table("t", (SEX, CIT), {("F", "FOR"): 1, ("M", "NAT"): 0})]
+    family = build_family("f", tables)
+    primary = primary_cells(family, CONFIG)
+    bare = _audit(tmp_path, tables, _with_pattern(family, primary))
+    assert set(bare.failures["finding"]) == {"pattern: confidential cells forced equal"}
+    protected = protect(family, CONFIG)
+    complements = protected.suppressed & ~protected.primary
+    assert complements.any()
+    report = _audit(tmp_path, tables, protected)
+    assert report.passed, report.failures
+
+
+def test_a_category_of_a_persons_table_is_bounded_by_its_total(tmp_path):
+    """A person with cases in two categories counts once in the total: each part <= total
+    <= sum of parts. Refused 2 (F), granted 45, total 46: suppressing refused and total
+    alone lets refused = total - granted + overlap be pinned by part <= total."""
+    decision = Dimension("decision", ("TOTAL", "granted", "refused"),
+                         (("TOTAL", ("granted", "refused")),), additive=False, label="d")
+    frame = pl.DataFrame(
+        [("TOTAL", 46, True), ("granted", 45, True), ("refused", 2, True)],
+        schema=["decision", "value", "released"], orient="row")
+    spec = TableSpec("p", "p", "pop", "persons", (decision,))
+    tables = [TableCells(spec, frame)]
+    family = build_family("f", tables)
+    assert family.cells.filter(pl.col("key").str.starts_with("slack|")).height == 3
+    primary = primary_cells(family, CONFIG)
+    # Refused alone suppressed: refused <= total = 46 and total <= granted + refused give
+    # refused in [1, 46]: wide, but a lone suppressed cell is primary by the pattern.
+    lone = _audit(tmp_path, tables, _with_pattern(family, primary))
+    assert not lone.passed
+    protected = protect(family, CONFIG)
+    assert _audit(tmp_path, tables, protected).passed
+
+
+def test_the_iom_convention_protects_the_threshold_itself(tmp_path):
+    """IOM's "up to 5" (threshold_inclusive) with its asterisk: a 5 is primary, and
+    every interval must be at least 6 wide; the release shows "*" for it."""
+    iom = dataclasses.replace(CONFIG, threshold_inclusive=True, symbol="*")
+    assert primary_mask(np.array([4.0, 5.0, 6.0]), iom).tolist() == [True, True, False]
+    assert iom.protection_width == 6
+    inner = dict(INNER_3X3) | {("r1", "c1"): 5}
+    tables = [_table("t", (ROWS, COLS), inner)]
+    family = build_family("f", tables)
+    protected = protect(family, iom)
+    assert protected.primary.sum() == 1
+    report = _audit(tmp_path, tables, protected, iom)
+    assert report.passed and (report.findings["width"] >= 6).all()
+    release = sorted(tmp_path.iterdir())[-1]
+    shown = pl.read_csv(release / "csv" / "t.csv", infer_schema=False)
+    assert set(shown["obs_status"]) == {"", "*"}
+    # Under the default rule the 5 is published: nothing to protect.
+    assert not primary_cells(family, CONFIG).any()

@@ -119,30 +119,41 @@ def test_metadata_describes_every_table(published_run):
         assert t["reference"] and t["definition"], table_id
     assert tables["migr_imm1ctz"]["residence_rule"].startswith("12/16")
     assert tables["migr_pop1ctz"]["reference"] == f"{YEAR}-01-01"
-    assert tables["regional_3_entering_cases"]["unit"] == "cases"
-    assert tables["regional_3_entering_persons"]["unit"] == "persons"
+    assert tables["iom3_entering_cases"]["unit"] == "cases"
+    assert tables["iom3_entering_persons"]["unit"] == "persons"
     assert meta["release"]["year"] == YEAR
 
 
-def test_sdmx_csv_uses_eurostat_codes(published_run):
+def test_sdmx_csv_uses_eurostat_codes_and_layout(published_run):
+    from regmig.publish.sdmx import DIMENSIONS
+    meta = {t["table_id"]: t for t in json.loads(
+        (published_run.release / "metadata.json").read_text())["tables"]}
+    for dataset, dims in DIMENSIONS.items():
+        sdmx = pl.read_csv(published_run.release / "sdmx" / f"{dataset}.csv",
+                           infer_schema=False)
+        # Eurostat's own SDMX-CSV: DATAFLOW, LAST UPDATE, dimensions in the DSD's order
+        # (lower case), TIME_PERIOD, OBS_VALUE, OBS_FLAG, CONF_STATUS.
+        assert sdmx.columns == ["DATAFLOW", "LAST UPDATE", *dims, "TIME_PERIOD",
+                                "OBS_VALUE", "OBS_FLAG", "CONF_STATUS"], dataset
+        assert set(sdmx["DATAFLOW"]) == {f"ESTAT:{dataset.upper()}(1.0)"}
+        assert set(sdmx["CONF_STATUS"].fill_null("")) <= {"", "C"}
+        assert (sdmx["OBS_VALUE"].is_null() == (sdmx["CONF_STATUS"] == "C")).all()
+        flags = set(sdmx["OBS_FLAG"].fill_null(""))
+        assert flags == ({"p"} if meta[dataset]["status"] == "provisional" else {""})
     sdmx = pl.read_csv(published_run.release / "sdmx" / "migr_imm1ctz.csv",
                        infer_schema=False)
-    assert sdmx.columns[:2] == ["DATAFLOW", "FREQ"]
-    assert {"CITIZEN", "AGE", "SEX", "GEO", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG"} <= set(
-        sdmx.columns)
-    assert set(sdmx["DATAFLOW"]) == {"ESTAT:MIGR_IMM1CTZ(1.0)"}
-    assert set(sdmx["GEO"]) == {"AM"}
-    assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["CITIZEN"])
-    assert set(sdmx["AGE"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
+    assert set(sdmx["geo"]) == {"AM"} and set(sdmx["agedef"]) == {"COMPLET"}
+    assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["citizen"])
+    assert set(sdmx["age"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
         f"Y{a}-{a + 4}" for a in range(5, 85, 5)}
-    assert set(sdmx["SEX"]) == {"T", "M", "F", "UNK"}
+    assert set(sdmx["sex"]) == {"T", "M", "F", "UNK"}
 
 
 def _primary_only(family, config) -> ProtectedFamily:
     """A deliberately weak protector: primary suppression, no complementary cells."""
     primary = primary_cells(family, config)
     return ProtectedFamily(family, "suppression", primary, primary & family.released,
-                           family.values.copy(), None, None, 0.0)
+                           family.values.copy(), None, 0.0)
 
 
 def test_a_failing_audit_writes_nothing(estimated_run, tmp_path):
@@ -174,3 +185,25 @@ def test_information_loss_is_reported_per_table(published_run):
     assert loss["cells_suppressed"].sum() > 0
     assert not {"cells_primary", "units_suppressed"} & set(released.columns)
     assert np.all(loss["share_cells_suppressed"].to_numpy() <= 1.0)
+
+
+def test_workbook_sheets_are_the_tables_with_numbers_letters_and_labels(published_run):
+    """Sheet names are the table ids; values are numeric cells; the UN sheets carry the
+    questionnaire letter in a column of its own; header panes are frozen; country codes
+    have their names beside them."""
+    import re
+    meta = json.loads((published_run.release / "metadata.json").read_text())
+    ids = [t["table_id"] for t in meta["tables"]]
+    assert all(len(i) <= 31 for i in ids)
+    with zipfile.ZipFile(published_run.release / "questionnaires.xlsx") as book:
+        names = re.findall(r'<sheet name="([^"]+)"', book.read("xl/workbook.xml").decode())
+        strings = book.read("xl/sharedStrings.xml").decode()
+        sheets = {name: book.read(f"xl/worksheets/sheet{i}.xml").decode()
+                  for i, name in enumerate(names, start=1)}
+    assert names == ["Contents", *ids]
+    for table_id in (i for i in ids if i != "un_3_4"):
+        assert 'state="frozen"' in sheets[table_id], table_id
+        # at least one numeric cell: a <c> without t="s" holding a <v>
+        assert re.search(r'<c r="[A-Z]+\d+"(?: s="\d+")?><v>\d+</v>', sheets[table_id])
+    assert ">A<" in strings and ">letter<" in strings
+    assert "Russian Federation" in strings or "Syrian Arab Republic" in strings

@@ -11,15 +11,10 @@ from regmig.flows.commands.run import add_pipeline_options, pipeline_arguments
 DEMO_OUT = Path("regmig-out")
 KEY_FILE_NAME = "pseudonym.key"
 SETTINGS_FILE_NAME = "demo.toml"
-#: The demo's settings, written to its run folder when no --config is given. Publish
-#: first grows the suppression pattern until the audit finds no exposed cell, then
-#: spends `solver_time_limit` seconds per table family making it cheaper: minutes on a
-#: busy laptop. The demo keeps the first, audited pattern, so it finishes in minutes.
+#: The demo's settings, written to its run folder when no --config is given: only its
+#: key differs from the defaults.
 DEMO_SETTINGS = """\
 # Settings of `regmig demo` (every other setting is the default of regmig/config.py).
-[disclosure]
-solver_time_limit = 0.0
-
 # The demo's own pseudonymisation key, so that `regmig run` or `regmig serve` with
 # --config this file pseudonymises the same way.
 [ingest]

@@ -2,7 +2,9 @@
 
 For a suppression pattern x, the attacker's freedom is a deviation y from the true
 table that keeps every relation (A y = 0) and moves only suppressed cells within
--value_i <= y_i <= M. A primary cell p is exposed when max y_p - min y_p < threshold.
+-value_i <= y_i <= M. A primary cell p is exposed when the integers in
+[value_p + min y_p, value_p + max y_p] span less than the threshold (counts are
+integers: the attacker rounds the LP bounds inwards).
 
 Published cells are constants, so the problem splits into one LP per connected
 component of suppressed cells. Every LP solution is a table the attacker cannot rule
@@ -34,11 +36,19 @@ _BATCH_ROUNDS = 3
 
 @dataclass
 class Exposure:
-    """A primary cell the pattern leaves exposed, and the cut that excludes the pattern."""
+    """A primary cell the pattern leaves exposed, and the cut that excludes the pattern:
+    ``cut @ x >= need`` for every pattern protecting the cell (need is the threshold, or
+    one more when only the rounding to integers exposes the cell)."""
 
     cell: int
     width: float
     cut: np.ndarray
+    need: float
+
+
+def integer_width(low: np.ndarray | float, high: np.ndarray | float) -> np.ndarray | float:
+    """Width of the integer range within the deviations [low, high] of an integer cell."""
+    return np.floor(np.asarray(high) + TOLERANCE) - np.ceil(np.asarray(low) - TOLERANCE)
 
 
 def components(incidence: RowwiseMatrix, cells: np.ndarray) -> np.ndarray:
@@ -122,8 +132,11 @@ def _attack_component(
         np.maximum(seen_high, y, out=seen_high)
         np.minimum(seen_low, y, out=seen_low)
 
+    def protected(j: np.ndarray) -> np.ndarray:
+        return integer_width(seen_low[j], seen_high[j]) >= threshold
+
     for _ in range(_BATCH_ROUNDS):
-        open_ = targets[seen_high[targets] - seen_low[targets] < threshold - TOLERANCE]
+        open_ = targets[~protected(targets)]
         if open_.size <= 1:
             break
         for sense in (1.0, -1.0):  # push all open cells up together, then down
@@ -132,24 +145,26 @@ def _attack_component(
             solve(cost)
     cuts = []
     for j in targets:
-        if seen_high[j] - seen_low[j] >= threshold - TOLERANCE:
+        if protected(np.array([j]))[0]:
             continue
-        width = 0.0
+        bounds = {}
         duals_by_sense = []
         for sense in (1.0, -1.0):
             cost = np.zeros(members.size)
             cost[j] = -sense  # HiGHS minimises
             solve(cost)
-            width -= highs.getInfo().objective_function_value
+            bounds[sense] = -sense * highs.getInfo().objective_function_value
             duals = np.zeros(incidence.n_rows)
             duals[rows_used] = np.asarray(highs.getSolution().row_dual)
             duals_by_sense.append((sense, duals))
-        if width < threshold - TOLERANCE:
+        width = float(integer_width(bounds[-1.0], bounds[1.0]))
+        if width < threshold:
             p = members[j]
+            lp_width = bounds[1.0] - bounds[-1.0]
             cuts.append(Exposure(int(p), width, sum(
                 _bound_coefficients(incidence, row_of, duals, p, sense, values, x, big_m)
                 for sense, duals in duals_by_sense
-            )))
+            ), threshold if lp_width < threshold - TOLERANCE else threshold + 1.0))
     return cuts
 
 

@@ -7,14 +7,23 @@ a cell is identified by its population and its non-total codes, so the same cell
 tables is one variable, and every additive relation of every table is one equation
 `total - sum(parts) = 0` over those variables.
 
+Every relation a reader can derive from the metadata is in the system:
+- sums: an additive dimension's total is the sum of its parts;
+- bounds of a non-additive dimension (a persons table whose people can sit in two
+  categories): each part <= total <= sum of the parts;
+- bounds between tables (`TableSpec.all_bounds`): persons <= cases, immigrations of
+  foreigners <= their recorded arrivals, ...
+An inequality `a >= b` becomes the equation `a - b - s = 0` with a *slack* s >= 0.
+
 Cells that are part of a relation but never released are *hidden*: the questionnaire
-cells I and J leave "citizens not naturalised" hidden; a persons table bounded by its
-cases table adds a hidden slack `cases - persons >= 0`. An attacker knows hidden cells
-only through the relations (and that they are non-negative).
+cells I and J leave "citizens not naturalised" hidden; slacks are hidden too. An
+attacker knows hidden cells only through the relations (and that they are non-negative).
+Tables are in one family when they share cells (one population) or a bound links them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,8 +93,66 @@ def _keyed(table: TableCells) -> pl.DataFrame:
     )
 
 
+def drop_broken_bounds(tables: Sequence[TableCells]
+                       ) -> tuple[list[TableCells], list[tuple[str, str]]]:
+    """The tables with every between-table bound that the true counts break removed.
+
+    Sums and persons <= cases hold by construction; a bound across populations (e.g.
+    emigrations <= recorded departures) can fail where the estimate placed a crossing
+    the border did not record. A bound that fails in any cell is neither stated nor
+    used. Returns the tables and the (table, bound table) pairs dropped.
+    """
+    by_id = {t.spec.table_id: t for t in tables}
+    dropped, out = [], []
+    for table in tables:
+        kept = []
+        for bound in table.spec.bounds:
+            other = by_id.get(bound.table)
+            if other is None:
+                continue
+            cells = table.cells
+            for dim, code in bound.where:
+                cells = cells.filter(pl.col(dim) == code)
+            pairs = cells.select(*bound.on, "value").join(
+                other.cells.select(*bound.on, pl.col("value").alias("bound")),
+                on=list(bound.on))
+            if pairs.filter(pl.col("value") > pl.col("bound")).height:
+                dropped.append((table.spec.table_id, bound.table))
+            else:
+                kept.append(bound)
+        spec = dataclasses.replace(table.spec, bounds=tuple(kept))
+        out.append(TableCells(spec, table.cells))
+    return out, dropped
+
+
+def families(tables: Sequence[TableCells]) -> dict[str, list[TableCells]]:
+    """Tables grouped into families: one population, or linked by a bound.
+
+    A family's name joins its populations ("emigrants+departures"); families share no
+    cell and no relation, so each can be protected on its own (in parallel).
+    """
+    by_id = {t.spec.table_id: t for t in tables}
+    parent = {t.spec.population: t.spec.population for t in tables}
+
+    def root(p: str) -> str:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    for table in tables:
+        for bound in table.spec.all_bounds():
+            if bound.table in by_id:
+                parent[root(table.spec.population)] = root(by_id[bound.table].spec.population)
+    groups: dict[str, list[TableCells]] = {}
+    for table in tables:
+        groups.setdefault(root(table.spec.population), []).append(table)
+    return {"+".join(sorted({t.spec.population for t in group})): group
+            for group in groups.values()}
+
+
 def build_family(name: str, tables: Sequence[TableCells]) -> CellFamily:
-    """Unify the cells of `tables` and collect every additive relation among them."""
+    """Unify the cells of `tables` and collect every relation among them."""
     keyed = {t.spec.table_id: _keyed(t) for t in tables}
     stacked = pl.concat(
         [k.select("key", "value", "released", "table_id", "position") for k in keyed.values()]
@@ -108,22 +175,35 @@ def build_family(name: str, tables: Sequence[TableCells]) -> CellFamily:
     cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
     ids = cells.select("key", "cell_id")
     members = stacked.join(ids, on="key").select("table_id", "position", "cell_id")
+    with_ids = {t: k.join(ids, on="key") for t, k in keyed.items()}
 
-    relations: list[pl.DataFrame] = []
+    equations: list[pl.DataFrame] = []
+    inequalities: list[pl.DataFrame] = []
     for table in tables:
-        with_ids = keyed[table.spec.table_id].join(ids, on="key")
-        relations.extend(_table_relations(table.spec, with_ids))
-    cells, slack_relations = _slack_for_bounds(tables, keyed, ids, cells)
-    relations.extend(slack_relations)
-    rel_row, rel_col, rel_coef = _dedupe_relations(relations)
+        sums, bounds = _table_relations(table.spec, with_ids[table.spec.table_id])
+        equations.extend(sums)
+        inequalities.extend(bounds)
+        inequalities.extend(_bounds_between_tables(table.spec, with_ids))
+    cells, slack_equations = _slacks(cells, _dedupe(inequalities), name)
+    rel_row, rel_col, rel_coef = _to_coo(_dedupe(equations + [slack_equations]))
     return CellFamily(name, cells, members, rel_row, rel_col, rel_coef)
 
 
-def _table_relations(spec: TableSpec, with_ids: pl.DataFrame) -> list[pl.DataFrame]:
-    """(total_id, part_id) pairs, one frame per dimension of the table."""
-    out = []
+#: A relation as rows of (eq, cell_id, coef): sum coef * cell = 0, or >= 0 for a bound.
+_RELATION_SCHEMA = {"eq": pl.Utf8, "cell_id": pl.Int64, "coef": pl.Float64}
+
+
+def _terms(frame: pl.DataFrame, eq: pl.Expr, cell: str, coef: float) -> pl.DataFrame:
+    return frame.select(eq.alias("eq"), pl.col(cell).cast(pl.Int64).alias("cell_id"),
+                        pl.lit(coef).alias("coef"))
+
+
+def _table_relations(spec: TableSpec, with_ids: pl.DataFrame
+                     ) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Sums of additive dimensions (equations) and the bounds of non-additive ones."""
+    sums, bounds = [], []
     for dim in spec.dims:
-        if not dim.additive or not dim.parents:
+        if not dim.parents:
             continue
         others = [d for d in spec.dim_names if d != dim.name]
         mapping = pl.DataFrame(
@@ -137,80 +217,85 @@ def _table_relations(spec: TableSpec, with_ids: pl.DataFrame) -> list[pl.DataFra
         totals = with_ids.select(
             *others, pl.col(dim.name).alias("parent"), pl.col("cell_id").alias("total_id")
         )
-        out.append(parts.join(totals, on=[*others, "parent"]).select("total_id", "part_id"))
+        pairs = parts.join(totals, on=[*others, "parent"]).select("total_id", "part_id")
+        group = pl.lit(f"{spec.table_id}|{dim.name}|") + pl.col("total_id").cast(pl.Utf8)
+        if dim.additive:   # total - sum(parts) = 0
+            sums.append(pl.concat([_terms(pairs.unique("total_id"), group, "total_id", 1.0),
+                                   _terms(pairs, group, "part_id", -1.0)]))
+            continue
+        # total - part >= 0 for each part; sum(parts) - total >= 0
+        each = group + pl.lit("|") + pl.col("part_id").cast(pl.Utf8)
+        bounds.append(pl.concat([_terms(pairs, each, "total_id", 1.0),
+                                 _terms(pairs, each, "part_id", -1.0)]))
+        bounds.append(pl.concat([_terms(pairs.unique("total_id"), group, "total_id", -1.0),
+                                 _terms(pairs, group, "part_id", 1.0)]))
+    return sums, bounds
+
+
+def _bounds_between_tables(spec: TableSpec, with_ids: dict[str, pl.DataFrame]
+                           ) -> list[pl.DataFrame]:
+    """bound cell - cell >= 0 for each of the table's bounds (see cube.Bound)."""
+    out = []
+    for bound in spec.all_bounds():
+        if bound.table not in with_ids:
+            continue
+        cells = with_ids[spec.table_id]
+        for dim, code in bound.where:
+            cells = cells.filter(pl.col(dim) == code)
+        other = with_ids[bound.table]
+        pairs = cells.select(*bound.on, pl.col("cell_id").alias("cell")).join(
+            other.select(*bound.on, pl.col("cell_id").alias("bound")), on=list(bound.on))
+        eq = pl.lit(f"{spec.table_id}<={bound.table}|") + pl.col("cell").cast(pl.Utf8)
+        out.append(pl.concat([_terms(pairs, eq, "bound", 1.0),
+                              _terms(pairs, eq, "cell", -1.0)]))
     return out
 
 
-def _slack_for_bounds(
-    tables: Sequence[TableCells],
-    keyed: dict[str, pl.DataFrame],
-    ids: pl.DataFrame,
-    cells: pl.DataFrame,
-) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
-    """persons <= cases, cell by cell: cases = persons + slack (hidden, not sensitive)."""
-    relations = []
-    for table in tables:
-        bound = table.spec.bounded_by
-        if bound is None or bound not in keyed:
-            continue
-        dims = table.spec.dim_names
-        persons = keyed[table.spec.table_id].join(ids, on="key").select(
-            *dims, pl.col("cell_id").alias("persons_id"), pl.col("value").alias("persons")
-        )
-        cases = keyed[bound].join(ids, on="key").select(
-            *dims, pl.col("cell_id").alias("cases_id"), pl.col("value").alias("cases")
-        )
-        pairs = persons.join(cases, on=dims)
-        start = cells.height
-        slack = pairs.with_row_index("offset").select(
-            (pl.col("offset").cast(pl.Int64) + start).alias("cell_id"),
-            (pl.lit(f"slack|{bound}|") + pl.col("persons_id").cast(pl.Utf8)).alias("key"),
-            (pl.col("cases") - pl.col("persons")).alias("value"),
-            pl.lit(False).alias("released"),
-            pl.lit(bound).alias("table_id"),
-            pl.lit(False).alias("sensitive"),
-        )
-        cells = pl.concat([cells, slack.select(cells.columns)])
-        parts = pl.concat([
-            pairs.select(pl.col("cases_id").alias("total_id"), pl.col("persons_id").alias(
-                "part_id")),
-            pl.DataFrame({"total_id": pairs["cases_id"], "part_id": slack["cell_id"]}),
-        ])
-        relations.append(parts)
-    return cells, relations
-
-
-def _dedupe_relations(
-    relations: list[pl.DataFrame],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COO arrays of `total - sum(parts) = 0`, each distinct equation once."""
-    empty = np.zeros(0, dtype=np.int64)
+def _dedupe(relations: list[pl.DataFrame]) -> pl.DataFrame:
+    """Each distinct relation once (tables sharing a margin state it twice)."""
     if not relations:
-        return empty, empty, np.zeros(0)
-    # Tables sharing a margin produce the same equation twice: keep it once.
-    equations = []
-    for frame in relations:
-        eq = (
-            frame.cast(pl.Int64)
-            .group_by("total_id")
-            .agg(pl.col("part_id").sort().alias("parts"))
-        )
-        equations.append(eq)
-    eqs = (
-        pl.concat(equations)
-        .with_columns(pl.col("parts").cast(pl.List(pl.Utf8)).list.join(",").alias("sig"))
-        .unique(subset=["total_id", "sig"])
-        .sort("total_id", "sig")
-        .with_row_index("row")
+        return pl.DataFrame(schema=_RELATION_SCHEMA)
+    terms = pl.concat([r.cast(_RELATION_SCHEMA) for r in relations]).unique()
+    signature = terms.sort("cell_id").group_by("eq").agg(
+        pl.concat_str(pl.col("cell_id").cast(pl.Utf8), pl.lit(":"),
+                      pl.col("coef").cast(pl.Utf8)).str.join(",").alias("sig"))
+    first = signature.sort("eq").unique("sig", keep="first").select("eq")
+    return terms.join(first, on="eq").sort("eq", "cell_id")
+
+
+def _slacks(cells: pl.DataFrame, bounds: pl.DataFrame, name: str
+            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A hidden slack s >= 0 per bound `sum coef * cell >= 0`: sum coef * cell - s = 0."""
+    if bounds.height == 0:
+        return cells, pl.DataFrame(schema=_RELATION_SCHEMA)
+    values = cells.select("cell_id", "value")
+    gap = (bounds.join(values, on="cell_id").group_by("eq", maintain_order=True)
+           .agg((pl.col("coef") * pl.col("value")).sum().alias("value"))
+           .sort("eq"))
+    broken = gap.filter(pl.col("value") < 0)
+    if broken.height:
+        raise ValueError(f"family {name}: a stated bound does not hold: {broken['eq'][0]}")
+    start = cells.height
+    slack = gap.with_row_index("offset").select(
+        (pl.col("offset").cast(pl.Int64) + start).alias("cell_id"),
+        (pl.lit("slack|") + pl.col("eq")).alias("key"),
+        pl.col("value").cast(cells.schema["value"]),
+        pl.lit(False).alias("released"),
+        pl.lit("").alias("table_id"),
+        pl.lit(False).alias("sensitive"),
+        pl.col("eq"),
     )
-    totals = eqs.select(pl.col("row").cast(pl.Int64), pl.col("total_id").alias("col"),
-                        pl.lit(1.0).alias("coef"))
-    parts = eqs.explode("parts").select(
-        pl.col("row").cast(pl.Int64), pl.col("parts").alias("col"), pl.lit(-1.0).alias("coef")
-    )
-    coo = pl.concat([totals, parts]).sort("row", "col")
+    cells = pl.concat([cells, slack.select(cells.columns)])
+    equations = pl.concat([bounds, slack.select("eq", "cell_id", pl.lit(-1.0).alias("coef"))])
+    return cells, equations
+
+
+def _to_coo(equations: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COO arrays (row, col, coef) of the equations `sum coef * cell = 0`."""
+    rows = equations.select("eq").unique().sort("eq").with_row_index("row")
+    coo = equations.join(rows, on="eq").sort("row", "cell_id")
     return (
         coo["row"].to_numpy().astype(np.int64),
-        coo["col"].to_numpy().astype(np.int64),
+        coo["cell_id"].to_numpy().astype(np.int64),
         coo["coef"].to_numpy().astype(np.float64),
     )

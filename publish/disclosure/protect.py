@@ -9,7 +9,6 @@ import numpy as np
 import polars as pl
 
 from regmig.config import DisclosureConfig
-from regmig.publish.disclosure.audit import AuditReport, audit
 from regmig.publish.disclosure.family import CellFamily
 from regmig.publish.disclosure.primary import primary_cells
 from regmig.publish.disclosure.rounding import random_round
@@ -25,9 +24,13 @@ class ProtectedFamily:
     suppressed: np.ndarray
     #: What the release shows for each cell (true or rounded; meaningless if suppressed).
     shown: np.ndarray
-    report: AuditReport | None
     suppression: SuppressionResult | None
     seconds: float
+
+    @property
+    def withheld(self) -> int:
+        """Tables suppressed whole to avoid disclosure by the pattern."""
+        return self.suppression.withheld if self.suppression is not None else 0
 
     def cell_status(self) -> pl.DataFrame:
         """cell_id, primary, suppressed, shown: joined to the tables' cells by cell_id."""
@@ -39,7 +42,9 @@ class ProtectedFamily:
         })
 
 
-def protect(family: CellFamily, config: DisclosureConfig) -> ProtectedFamily:
+def protect(family: CellFamily, config: DisclosureConfig,
+            start: np.ndarray | None = None) -> ProtectedFamily:
+    """Protect a family; `start` marks cells to suppress from the outset (see suppress)."""
     started = time.perf_counter()
     primary = primary_cells(family, config)
     values = family.values
@@ -48,22 +53,9 @@ def protect(family: CellFamily, config: DisclosureConfig) -> ProtectedFamily:
         suppressed = np.zeros(family.n_cells, dtype=bool)
         result = None
     else:
-        result = suppress(family, primary, config)
+        result = suppress(family, primary, config, start)
         suppressed = result.suppressed
         shown = values.copy()
-    # Not audited here: the caller audits what it is about to release (audit_release).
-    return ProtectedFamily(family, config.method, primary, suppressed, shown, None, result,
+    # Not audited here: the caller audits the release files it is about to publish.
+    return ProtectedFamily(family, config.method, primary, suppressed, shown, result,
                            time.perf_counter() - started)
-
-
-def audit_release(
-    family: CellFamily, protected: ProtectedFamily, config: DisclosureConfig
-) -> AuditReport:
-    """Audit what would be released: every released, unsuppressed cell as shown."""
-    published = family.released & ~protected.suppressed
-    # Primary cells are recomputed from the values, not taken from the protector.
-    primary = primary_cells(family, config)
-    if protected.method == "rounding":
-        return audit(family, primary, published, protected.shown, config.threshold,
-                     rounding_base=config.rounding_base)
-    return audit(family, primary, published, family.values, config.threshold)

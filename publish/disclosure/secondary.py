@@ -4,9 +4,10 @@ Choose which further cells to suppress so that no primary cell can be narrowed b
 attacker to an interval narrower than the threshold, losing as little as possible
 (cost of a cell: its value + 1, i.e. persons hidden plus one for the cell).
 
-1. Repair (repair.py): attack the pattern (attacker.py), open the cheapest path for
-   every exposed primary cell, repeat. Monotone, so it always ends with a protecting
-   pattern, in seconds.
+1. Repair (repair.py): from the primary cells (or a start: for a family of tables,
+   the union of each table's own optimal pattern), attack the pattern (attacker.py),
+   open the cheapest path for every exposed primary cell, repeat. Monotone, so it
+   always ends with a protecting pattern, in seconds.
 2. Optimise: the integer program of Fischetti & Salazar-Gonzalez ("Models and
    algorithms for optimizing cell suppression in tabular data with linear
    constraints", JASA 2000) in Benders form, solved with HiGHS: binary x_i per
@@ -14,7 +15,11 @@ attacker to an interval narrower than the threshold, losing as little as possibl
    per-relation capacity rows and the cuts the attacker returns for exposed cells;
    solve, attack, add cuts, repeat, within `solver_time_limit`. The repaired pattern
    satisfies every cut, so it is the first incumbent; the cheapest pattern the attacker
-   cannot break is kept.
+   cannot break is kept. One master model lives through the rounds: each round adds
+   its cuts and restarts from the incumbent (a warm start).
+3. Pattern (pattern.py): a component of suppressed cells without a complement is
+   disclosed by the pattern alone; the master gets a cut for it, and the final pattern
+   gets the cheapest complement it still lacks.
 
 Tables sharing margins are one family (see family.py), so the pattern is protected
 across tables, not table by table. The audit (audit.py) re-checks the result
@@ -24,12 +29,14 @@ independently, with the attacker's true, unbounded model.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 
 from regmig.config import DisclosureConfig
+from regmig.publish.disclosure import pattern
 from regmig.publish.disclosure.attacker import TOLERANCE, attack
 from regmig.publish.disclosure.family import CellFamily
 from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
@@ -46,6 +53,8 @@ class SuppressionResult:
     cuts: int
     seconds: float
     optimal: bool
+    #: Tables suppressed whole because no complement fixed their pattern.
+    withheld: int = 0
 
     @property
     def complementary(self) -> np.ndarray:
@@ -53,9 +62,14 @@ class SuppressionResult:
 
 
 def suppress(
-    family: CellFamily, primary: np.ndarray, config: DisclosureConfig
+    family: CellFamily, primary: np.ndarray, config: DisclosureConfig,
+    start: np.ndarray | None = None,
 ) -> SuppressionResult:
-    """Primary cells plus the cheapest complementary cells found that protect them."""
+    """Primary cells plus the cheapest complementary cells found that protect them.
+
+    `start` (cells to suppress from the outset, e.g. each table's own optimal pattern)
+    is where the repair begins: it grows from there, and the optimiser starts from it.
+    """
     started = time.perf_counter()
     released = family.released
     values = family.values
@@ -65,23 +79,48 @@ def suppress(
     incidence = RowwiseMatrix.from_coo(
         family.rel_row, family.rel_col, family.rel_coef, family.n_relations, family.n_cells
     )
-    big_m = float(values.max()) + config.threshold
-    threshold = float(config.threshold)
-    cuts: list[np.ndarray] = []
-    best, rounds = _repair(incidence, values, fixed.astype(np.float64), primary, big_m,
-                           threshold, cuts)
+    big_m = float(values.max()) + config.protection_width
+    threshold = float(config.protection_width)
+    table_of = family.cells["table_id"].to_numpy()
+    cuts: list[tuple[np.ndarray, float]] = []
+    initial = fixed | (start & released if start is not None else False)
+    repaired, rounds = _repair(incidence, values, initial.astype(np.float64), primary, big_m,
+                               threshold, cuts)
+    cuts.extend(_pattern_cuts(incidence, values, repaired, primary, released, big_m))
+    best, withheld = pattern.complete(incidence, values, repaired, primary, released, big_m,
+                                      table_of)
     optimal = False
     deadline = started + config.solver_time_limit
+
+    def finish(x: np.ndarray) -> np.ndarray:
+        grown, _ = _repair(incidence, values, x, primary, big_m, threshold, cuts)
+        return pattern.complete(incidence, values, grown, primary, released, big_m,
+                                table_of)[0]
+
     if config.solver_time_limit > 0:
         improved, more_rounds, optimal = _optimise(
             incidence, values, fixed, released, primary, big_m, threshold, cuts, best,
-            deadline, config.max_suppression_rounds)
+            deadline, config.max_suppression_rounds, config.solver_max_nodes, finish)
         rounds += more_rounds
-        if improved is not None and _cost(values, improved) < _cost(values, best):
-            best = improved
+        improved, more_withheld = pattern.complete(
+            incidence, values, improved, primary, released, big_m, table_of)
+        if _cost(values, improved) < _cost(values, best):
+            best, withheld = improved, more_withheld
     suppressed = (best > 0.5) & released
     return SuppressionResult(primary, suppressed, rounds, len(cuts),
-                             time.perf_counter() - started, optimal)
+                             time.perf_counter() - started, optimal, withheld)
+
+
+def _pattern_cuts(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
+                  primary: np.ndarray, released: np.ndarray, big_m: float
+                  ) -> list[tuple[np.ndarray, float]]:
+    """One cut per component of x that the pattern alone discloses (see pattern.cut)."""
+    out = []
+    for members in pattern.violations(incidence, values, x, primary, released, big_m):
+        c = pattern.cut(incidence, members, x, primary, released)
+        if c is not None:
+            out.append((c, 1.0))
+    return out
 
 
 def _cost(values: np.ndarray, x: np.ndarray) -> float:
@@ -90,7 +129,7 @@ def _cost(values: np.ndarray, x: np.ndarray) -> float:
 
 def _repair(
     incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray, primary: np.ndarray,
-    big_m: float, threshold: float, cuts: list[np.ndarray],
+    big_m: float, threshold: float, cuts: list[tuple[np.ndarray, float]],
 ) -> tuple[np.ndarray, int]:
     """Grow x until the attacker exposes nothing; collect the attacker's cuts."""
     finder = PathFinder(incidence, values, big_m)
@@ -100,7 +139,7 @@ def _repair(
         exposed = attack(incidence, values, x, primary, big_m, threshold)
         if not exposed:
             return x, rounds
-        cuts.extend(e.cut for e in exposed)
+        cuts.extend((e.cut, e.need) for e in exposed)
         cells = np.array([e.cell for e in exposed], dtype=np.int64)
         grown = np.maximum(x, finder.open_paths(cells, x, threshold))
         if np.array_equal(grown, x):
@@ -111,32 +150,45 @@ def _repair(
 
 def _optimise(
     incidence: RowwiseMatrix, values: np.ndarray, fixed: np.ndarray, released: np.ndarray,
-    primary: np.ndarray, big_m: float, threshold: float, cuts: list[np.ndarray],
-    incumbent: np.ndarray, deadline: float, max_rounds: int,
-) -> tuple[np.ndarray | None, int, bool]:
-    """Benders loop; returns the best pattern the attacker could not break (or None)."""
-    model = _MasterProblem(values, fixed, released)
+    primary: np.ndarray, big_m: float, threshold: float,
+    cuts: list[tuple[np.ndarray, float]], incumbent: np.ndarray, deadline: float,
+    max_rounds: int, max_nodes: int, finish: Callable[[np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, int, bool]:
+    """Benders loop; returns the cheapest protecting pattern found (at worst the
+    incumbent). A master solution the attacker breaks is repaired and completed
+    (`finish`) into a protecting one, which may still beat the incumbent."""
+    model = _MasterProblem(values, fixed, released, max_nodes)
     model.add_relation_rows(incidence, primary, values, big_m, threshold)
-    for cut in cuts:
-        model.add_cut(cut, threshold)
+    for cut, need in cuts:
+        model.add_cut(cut, need)
+    best = incumbent
     for rounds in range(1, max_rounds + 1):
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
-            return None, rounds - 1, False
-        x, optimal = model.solve(remaining, incumbent)
+            return best, rounds - 1, False
+        x, optimal = model.solve(remaining, best)
         exposed = attack(incidence, values, x, primary, big_m, threshold)
-        if not exposed:
-            return x, rounds, optimal
-        for exposure in exposed:
-            cuts.append(exposure.cut)
-            model.add_cut(exposure.cut, threshold)
-    return None, max_rounds, False
+        new = [(e.cut, e.need) for e in exposed]
+        if not new:
+            new = _pattern_cuts(incidence, values, x, primary, released, big_m)
+            if not new:
+                return (x, rounds, optimal) if _cost(values, x) <= _cost(values, best) \
+                    else (best, rounds, False)
+        repaired = finish(x)
+        if _cost(values, repaired) < _cost(values, best):
+            best = repaired
+        for cut, need in new:
+            cuts.append((cut, need))
+            model.add_cut(cut, need)
+    return best, max_rounds, False
 
 
 class _MasterProblem:
     """min cost'x over the free cells, subject to the singleton rows and the cuts."""
 
-    def __init__(self, values: np.ndarray, fixed: np.ndarray, released: np.ndarray) -> None:
+    def __init__(self, values: np.ndarray, fixed: np.ndarray, released: np.ndarray,
+                 max_nodes: int) -> None:
+        self.max_nodes = max_nodes
         self.fixed = fixed
         self.released = released
         self.free = np.flatnonzero(~fixed & released)
@@ -145,28 +197,31 @@ class _MasterProblem:
         self.cost = values[self.free] + 1.0
         self.rows: list[tuple[np.ndarray, np.ndarray, float]] = []
         self.n_cells = values.size
+        self.highs: highspy.Highs | None = None
+        #: Rows already handed to the live model.
+        self.passed = 0
 
     def add_relation_rows(self, incidence: RowwiseMatrix, primary: np.ndarray,
                           values: np.ndarray, big_m: float, threshold: float) -> None:
         """Per relation, what the other cells must absorb for each primary cell in it.
 
-        A primary part p can rise only as far as suppressed siblings can fall (their
-        values) or the suppressed total can rise (M), and fall at most to 0: so
-        ``sum_siblings value_j x_j + M x_total >= threshold - value_p``. A primary total
-        needs at least one suppressed part. Both hold for every protecting pattern.
+        In ``sum_i a_i t_i = 0``, raising a primary cell p by U = threshold - value_p
+        takes cells with a_p's sign falling (at most their values) or cells of the other
+        sign rising (at most M); lowering it by value_p the reverse. So
+        ``sum_j cap_j x_j >= U`` (and likewise for value_p) over the other cells: both
+        hold for every protecting pattern.
         """
         for r in range(incidence.n_rows):
             span = slice(incidence.start[r], incidence.start[r + 1])
             cols, coefs = incidence.index[span], incidence.value[span]
             for k in np.flatnonzero(primary[cols]):
-                p, others = cols[k], np.delete(np.arange(cols.size), k)
-                if coefs[k] > 0:  # p is the total: capacities of the parts
-                    capacity = np.full(others.size, threshold, dtype=np.float64)
-                    need = 1.0 * threshold
-                else:
-                    capacity = np.where(coefs[others] > 0, big_m, values[cols[others]])
-                    need = threshold - values[p]
-                self._add_covering(cols[others], capacity, need)
+                others = np.delete(np.arange(cols.size), k)
+                same = np.sign(coefs[others]) == np.sign(coefs[k])
+                falling = values[cols[others]]
+                self._add_covering(cols[others], np.where(same, falling, big_m),
+                                   threshold - values[cols[k]])
+                self._add_covering(cols[others], np.where(same, big_m, falling),
+                                   values[cols[k]])
             self._add_partner_rows(cols)
 
     def _add_partner_rows(self, cols: np.ndarray) -> None:
@@ -201,35 +256,48 @@ class _MasterProblem:
         positive = coef > 1e-9
         self.rows.append((free[positive], coef[positive], rhs))
 
-    def add_cut(self, coefficients: np.ndarray, threshold: float) -> None:
+    def add_cut(self, coefficients: np.ndarray, need: float) -> None:
         cells = np.flatnonzero(coefficients > 1e-9)
-        self._add_covering(cells, coefficients[cells], float(threshold))
+        self._add_covering(cells, coefficients[cells], float(need))
 
     def solve(self, time_limit: float, incumbent: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Solve the master with the rows added so far, from the incumbent."""
         x = self.fixed.astype(np.float64)
         if self.free.size == 0:
             return x, True
-        rows = np.concatenate([np.full(c.size, i) for i, (c, _, _) in enumerate(self.rows)]) \
-            if self.rows else np.zeros(0, dtype=np.int64)
-        cols = np.concatenate([c for c, _, _ in self.rows]) if self.rows else rows
-        vals = np.concatenate([v for _, v, _ in self.rows]) if self.rows else np.zeros(0)
-        matrix = RowwiseMatrix.from_coo(rows, cols, vals, len(self.rows), self.free.size)
-        highs = new_highs(time_limit)
-        pass_model(
-            highs, matrix, self.cost, np.zeros(self.free.size), np.ones(self.free.size),
-            np.array([rhs for _, _, rhs in self.rows]), np.full(len(self.rows), highspy.kHighsInf),
-            integer=True,
-        )
-        # The repaired pattern satisfies every valid cut: a feasible start.
+        if self.highs is None:
+            self.highs = new_highs(time_limit)
+            empty = RowwiseMatrix.from_coo(np.zeros(0, dtype=np.int64),
+                                           np.zeros(0, dtype=np.int64), np.zeros(0), 0,
+                                           self.free.size)
+            pass_model(self.highs, empty, self.cost, np.zeros(self.free.size),
+                       np.ones(self.free.size), np.zeros(0), np.zeros(0), integer=True)
+        self._flush_rows()
+        self.highs.setOptionValue("time_limit", float(max(time_limit, 1.0)))
+        self.highs.setOptionValue("mip_max_nodes", int(self.max_nodes))
+        # The incumbent (repaired pattern, or the best so far) satisfies every valid cut.
         start = highspy.HighsSolution()
         start.col_value = list(incumbent[self.free])
         start.value_valid = True
-        highs.setSolution(start)
-        highs.run()
-        status = highs.getModelStatus()
-        solution = np.asarray(highs.getSolution().col_value)
+        self.highs.setSolution(start)
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        solution = np.asarray(self.highs.getSolution().col_value)
         if solution.size != self.free.size or status == highspy.HighsModelStatus.kInfeasible:
             x[self.free] = 1.0  # no incumbent: suppress every candidate (always protective)
             return x, False
         x[self.free] = np.round(solution)
         return x, status == highspy.HighsModelStatus.kOptimal
+
+    def _flush_rows(self) -> None:
+        """Hand the rows added since the last solve to the live model."""
+        new = self.rows[self.passed:]
+        self.passed = len(self.rows)
+        if not new:
+            return
+        starts = np.cumsum([0] + [c.size for c, _, _ in new[:-1]]).astype(np.int32)
+        index = np.concatenate([c for c, _, _ in new]).astype(np.int32)
+        value = np.concatenate([v for _, v, _ in new]).astype(np.float64)
+        lower = np.array([rhs for _, _, rhs in new], dtype=np.float64)
+        self.highs.addRows(len(new), lower, np.full(len(new), highspy.kHighsInf),
+                           index.size, starts, index, value)

@@ -35,6 +35,12 @@ class Dimension:
     additive: bool = True
     leaf_of: Mapping[str, str] | None = None
     label: str = ""
+    #: The population's column holding the dimension's leaf codes (default: `name`).
+    column: str = ""
+
+    @property
+    def source(self) -> str:
+        return self.column or self.name
 
     def ancestors(self, leaf: str) -> list[str]:
         """The leaf and every aggregate it counts in (walking up `parents`)."""
@@ -49,6 +55,23 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """A relation between two tables that follows from their definitions: every cell of
+    this table with the codes `where` is at most the cell of `table` that has the same
+    codes in the dimensions `on` (and that table's total codes elsewhere).
+
+    Example: immigrations of foreigners by citizenship and sex (age TOTAL) are at most
+    the recorded arrivals of foreigners by citizenship and sex, in cases.
+    """
+
+    table: str
+    on: tuple[str, ...]
+    where: tuple[tuple[str, str], ...] = ()
+    #: Why it holds, in words (footnoted in the metadata).
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A publication table: which population, counted how, broken down by what."""
 
@@ -58,14 +81,14 @@ class TableSpec:
     population: str
     unit: Unit
     dims: tuple[Dimension, ...]
-    #: Disclosure family: tables of one family are protected together.
-    family: str
     #: Column of the population identifying a unit (persons: person_id; cases: record).
     unit_column: str = "unit_id"
     #: Cells of the cube that are not published (kept for the additive relations).
     released: Callable[[], pl.Expr] | None = None
     #: For a persons table: the cases table with the same dims (persons <= cases).
     bounded_by: str | None = None
+    #: Further bounds by other tables (see Bound); bounded_by is one on every dim.
+    bounds: tuple[Bound, ...] = ()
     #: Layout letters of the questionnaire, cell (dims...) -> letter.
     letters: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     #: The standard the table answers (questionnaire table, regulation article ...).
@@ -78,15 +101,23 @@ class TableSpec:
     def dim_names(self) -> list[str]:
         return [d.name for d in self.dims]
 
+    def all_bounds(self) -> tuple[Bound, ...]:
+        """Every bound of the table, persons <= cases included."""
+        if self.bounded_by is None:
+            return self.bounds
+        return (Bound(self.bounded_by, tuple(self.dim_names),
+                      reason="a person is counted once however many cases they have"),
+                *self.bounds)
+
 
 def tabulate(sql: SqlEngine, spec: TableSpec) -> pl.DataFrame:
     """Every cell of the cube (zeros included): dims..., value, released."""
     selects, joins = [], []
     # One query for the values of every dimension: on Spark each query is a job.
-    combinations = sql.query(
-        f"SELECT DISTINCT {', '.join(spec.dim_names)} FROM {spec.population}")
+    sources = list(dict.fromkeys(d.source for d in spec.dims))
+    combinations = sql.query(f"SELECT DISTINCT {', '.join(sources)} FROM {spec.population}")
     for i, dim in enumerate(spec.dims):
-        observed = combinations[dim.name].unique().to_list()
+        observed = combinations[dim.source].unique().to_list()
         rollup = [
             (value, code)
             for value in observed
@@ -96,7 +127,7 @@ def tabulate(sql: SqlEngine, spec: TableSpec) -> pl.DataFrame:
         map_name = f"_rollup_{i}"
         frame = pl.DataFrame(rollup, schema={"value": pl.Utf8, "code": pl.Utf8}, orient="row")
         sql.register(map_name, frame)
-        joins.append(f"JOIN {map_name} ON p.{dim.name} = {map_name}.value")
+        joins.append(f"JOIN {map_name} ON p.{dim.source} = {map_name}.value")
         selects.append(f"{map_name}.code AS {dim.name}")
     counted = (
         f"count(DISTINCT p.{spec.unit_column})" if spec.unit == "persons" else "count(*)"

@@ -7,19 +7,26 @@ sex ...), so the SDMX-CSV export loads into Eurostat's tools as it is.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+import polars as pl
+
+from regmig.publish.classifications import TOTAL
 from regmig.publish.tables import dimensions as dims
-from regmig.publish.tables.cube import Dimension, TableSpec
+from regmig.publish.tables.cube import Bound, Dimension, TableSpec
+from regmig.publish.tables.regional_indicators import table_id as iom_table
 
-#: Our dimension name -> Eurostat's SDMX dimension id.
-SDMX_DIMENSION = {
-    "citizenship": "citizen",
-    "country_of_birth": "c_birth",
-    "previous_residence": "partner",
-    "next_residence": "partner",
-    "age": "age",
-    "sex": "sex",
+#: Flows bounded by the border crossings they are (foreign citizens, by citizenship and
+#: sex): dataset -> the cases table of recorded crossings, and why.
+CROSSING_BOUNDS = {
+    "migr_imm1ctz": (iom_table(3, "entering", "cases"),
+                     "every immigration of a foreign citizen is an arrival at the border"),
+    "migr_emi1ctz": (iom_table(4, "leaving", "cases"),
+                     "every emigration of a foreign citizen is a departure at the border"),
 }
+
+#: Datasets Eurostat publishes by single year of age (the others by group).
+SINGLE_YEAR_DATASETS = ("migr_imm8", "migr_emi2")
 
 _FLOW_NOTE = (
     "A person migrating twice in the year counts twice (Eurostat counts migrations).",
@@ -72,7 +79,9 @@ def specs(observed: Callable[[str, str], list[str]], age_classification: str
     for table_id, (population, breakdowns, title, article) in DATASETS.items():
         built: list[Dimension] = []
         for name in breakdowns:
-            if name == "age":
+            if name == "age" and table_id in SINGLE_YEAR_DATASETS:
+                built.append(dims.single_year_age(age_classification))
+            elif name == "age":
                 built.append(dims.age(age_classification))
             elif name == "sex":
                 built.append(dims.sex())
@@ -82,14 +91,33 @@ def specs(observed: Callable[[str, str], list[str]], age_classification: str
             else:
                 label = ("former citizenship" if population == "acquisitions"
                          else name.replace("_", " "))
-                built.append(dims.country_detail(name, observed(population, name), label))
+                built.append(dims.country_detail(name, observed(population, name), label,
+                                                 eu_groups=True))
         footnotes = _FLOW_NOTE if population in ("immigrants", "emigrants") else ()
+        bounds = ()
+        if table_id in CROSSING_BOUNDS:
+            bound_table, reason = CROSSING_BOUNDS[table_id]
+            bounds = (Bound(bound_table, ("citizenship", "sex"), (("age", TOTAL),), reason),)
         out.append(TableSpec(
             table_id=table_id, title=title, population=population, unit="persons",
-            dims=tuple(built), family=population,
+            dims=tuple(built),
             unit_column="event_id" if population in ("immigrants", "emigrants")
             else "person_id",
             standard=f"Eurostat {table_id}, Regulation (EC) No 862/2007 {article}",
-            definition=_DEFINITIONS[population], footnotes=footnotes,
+            definition=_DEFINITIONS[population], footnotes=footnotes, bounds=bounds,
+            released=(_single_years_released(built[0]) if table_id in SINGLE_YEAR_DATASETS
+                      else None),
         ))
     return out
+
+
+def _single_years_released(age: Dimension) -> Callable[[], pl.Expr]:
+    """Only the single years (and TOTAL, UNK): the groups are hidden aggregates."""
+    children = {c for _, kids in age.parents for c in kids}
+    groups = tuple(c for c in age.codes if c in children and c in dict(age.parents))
+    # A partial of a module function: specs travel to the worker processes (pickled).
+    return partial(_codes_other_than, "age", groups)
+
+
+def _codes_other_than(column: str, codes: tuple[str, ...]) -> pl.Expr:
+    return ~pl.col(column).is_in(list(codes))

@@ -92,6 +92,7 @@ def build_populations(sql: SqlEngine, config: Config, ref: Reference) -> dict[st
         f"ELSE coalesce((SELECT max(code) FROM _country_map m WHERE m.alpha3 = upper(c)), "
         f"'{UNKNOWN}') END"))
     sql.create_macro("age_code", ["a"], age_code_sql("a", ages))
+    sql.create_macro("age_year", ["a"], age_code_sql("a", "single_year"))
     sql.create_macro("sex_code", ["s"], sex_code_sql("s"))
     params = {
         "y0": ref.period_start, "y1": ref.period_end, "d": ref.stock_date, "nat": nat,
@@ -136,7 +137,8 @@ def _population_sql() -> dict[str, str]:
                e.person_id, geo(e.citizenship) AS citizenship,
                geo(e.country_of_birth) AS country_of_birth,
                geo(e.previous_next_country) AS {residence},
-               age_code(e.age) AS age, sex_code(e.sex) AS sex, e.status
+               age_code(e.age) AS age, age_year(e.age) AS age_year,
+               sex_code(e.sex) AS sex, e.status
         FROM derived.migration_events AS e
         WHERE e.kind = '{kind}' AND e.event_date BETWEEN $y0 AND $y1
           AND e.counted"""

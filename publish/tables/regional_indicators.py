@@ -32,7 +32,7 @@ INDICATORS: dict[str, tuple[int, str, str, tuple[str, tuple[str, ...]] | None, s
                  "Recorded border arrivals of foreign citizens in the year."),
     "leaving": (4, "Foreigners leaving the country", "departures", None,
                 "Recorded border departures of foreign citizens in the year."),
-    "asylum_applications": (5, "Asylum applications", "asylum_applications", None,
+    "asylum": (5, "Asylum applications", "asylum_applications", None,
                             "Asylum applications lodged in the year."),
     "refugee_decisions": (6, "Refugee status decisions", "asylum_decisions",
                           ("decision", ("granted", "refused")),
@@ -42,6 +42,17 @@ INDICATORS: dict[str, tuple[int, str, str, tuple[str, tuple[str, ...]] | None, s
 _STANDARD = "IOM Data Sharing Mechanism, initial indicator {n} (seed 003, annex 15)"
 _PERSONS_NOTE = ("Persons: distinct people among the cases (record linkage); a person "
                  "with cases in two categories counts once in their total.")
+
+
+#: Excel's limit on a sheet name; table ids are sheet names, so every id fits.
+MAX_TABLE_ID = 31
+
+
+def table_id(number: int, name: str, unit: str) -> str:
+    """iom<indicator>_<name>_<unit>, e.g. iom2_work_decisions_persons."""
+    out = f"iom{number}_{name}_{unit}"
+    assert len(out) <= MAX_TABLE_ID, out
+    return out
 
 
 def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
@@ -54,10 +65,10 @@ def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
         ]
         if extra is not None:
             breakdown.append(dims.category(extra[0], extra[1], extra[0].replace("_", " ")))
-        cases_id = f"regional_{number}_{name}_cases"
+        cases_id = table_id(number, name, "cases")
         out.append(TableSpec(
             table_id=cases_id, title=f"{title} (cases)", population=population,
-            unit="cases", dims=tuple(breakdown), family=population, unit_column="record_id",
+            unit="cases", dims=tuple(breakdown), unit_column="record_id",
             standard=_STANDARD.format(n=number), definition=definition,
         ))
         persons_dims = tuple(
@@ -66,8 +77,8 @@ def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
             for d in breakdown
         )
         out.append(TableSpec(
-            table_id=f"regional_{number}_{name}_persons", title=f"{title} (persons)",
-            population=population, unit="persons", dims=persons_dims, family=population,
+            table_id=table_id(number, name, "persons"), title=f"{title} (persons)",
+            population=population, unit="persons", dims=persons_dims,
             unit_column="person_id", bounded_by=cases_id,
             standard=_STANDARD.format(n=number),
             definition=definition.replace("lodged", "persons who lodged").replace(
@@ -82,21 +93,21 @@ def _foreigners(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
     standard = _STANDARD.format(n=1)
     return [
         TableSpec(
-            table_id="regional_1_foreigners_persons",
+            table_id=table_id(1, "foreigners", "persons"),
             title="Foreigners in the country (persons)", population="stock", unit="persons",
             dims=(dims.foreign_detail("citizenship", observed("stock", "citizenship"),
                                       _CITIZENSHIP_LABEL), dims.sex()),
-            family="stock", unit_column="person_id", standard=standard,
+            unit_column="person_id", standard=standard,
             definition="Foreign citizens usually resident on the reference date (residence "
                        "rule); the same people as citizenship FOR in migr_pop1ctz.",
         ),
         TableSpec(
-            table_id="regional_1_foreigners_cases",
+            table_id=table_id(1, "foreigners", "cases"),
             title="Foreigners in the country (cases: valid permits)",
             population="valid_permits", unit="cases",
             dims=(dims.foreign_detail("citizenship", observed("valid_permits", "citizenship"),
                                       _CITIZENSHIP_LABEL), dims.sex()),
-            family="valid_permits", unit_column="record_id", standard=standard,
+            unit_column="record_id", standard=standard,
             definition="Residence, work, study and family permits of foreign citizens "
                        "granted and valid on the reference date.",
             footnotes=("Cases count permits, not residents: a person may hold two permits, "

@@ -88,6 +88,9 @@ def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
         released = None
         footnotes = ["UNK: citizenship or country of birth unknown, shown apart so that "
                      "A + B and C + D add up to the total."]
+        if population in ("immigrants", "emigrants"):
+            footnotes.append("Counts migrations, not persons: a person migrating twice in "
+                             "the year counts twice.")
         if population == "stock":
             breakdown.append(dims.category("naturalised", ("Y", "N"),
                                            "naturalised (former foreign citizen)"))
@@ -97,7 +100,7 @@ def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
                              "(naturalised); citizens never naturalised are not shown.")
         out.append(TableSpec(
             table_id=table_id, title=title, population=population, unit="persons",
-            dims=tuple(breakdown), family=population,
+            dims=tuple(breakdown),
             unit_column="event_id" if population in ("immigrants", "emigrants")
             else "person_id",
             released=released, letters=letters,
@@ -106,7 +109,7 @@ def specs(observed: Callable[[str, str], list[str]]) -> list[TableSpec]:
         ))
     out.append(TableSpec(
         table_id="un_3_6", title="3.6 Citizens residing abroad", population="citizens_abroad",
-        unit="persons", dims=(dims.sex(),), family="citizens_abroad",
+        unit="persons", dims=(dims.sex(),),
         unit_column="person_id",
         standard="UN capacity questionnaire (UNSD 2021), table 3.6",
         definition="Citizens non-resident on the reference date by the residence rule, "
