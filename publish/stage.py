@@ -2,7 +2,8 @@
 
     populations (temp tables)  ->  tables (cubes)  ->  families (shared margins)
     -> primary + secondary suppression (or rounding)  ->  independent audit
-    -> stats.* (unprotected, restricted) + release.* + release/ files
+    -> stats.* (unprotected, restricted) + release.* + releases/<vintage>/ files
+    -> stats.revisions (the vintage's figures) -> release/ points to the new vintage
 
 Fail closed: if the audit finds any primary cell an attacker could narrow below the
 threshold, nothing is written, neither to the warehouse nor to release/, and the run
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import polars as pl
 
 from regmig.config import Config, DisclosureConfig
 from regmig.errors import RegmigError
-from regmig.publish import export
+from regmig.publish import export, revisions, vintages
 from regmig.publish.classifications import AGE_CLASSIFICATIONS, FLAG_CONFIDENTIAL
 from regmig.publish.disclosure.audit import require_protected
 from regmig.publish.disclosure.family import CellFamily, TableCells, build_family
@@ -67,13 +68,14 @@ class PublishSummary:
     cells: int = 0
     cells_suppressed: int = 0
     tables: int = 0
+    vintage: str = ""
 
     def lines(self) -> list[str]:
         protection = (f"{self.cells_suppressed:,} of {self.cells:,} cells suppressed"
                       if self.method == "suppression" else f"{self.cells:,} cells rounded")
         return [
             f"publish {self.year}: {self.tables} tables, {protection}; audit passed",
-            f"release: {self.release_dir}",
+            f"release: {self.release_dir} (vintage {self.vintage})",
             f"time: {sum(self.timings.values()):.1f} s",
         ]
 
@@ -112,12 +114,21 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
             shares = {s.population: provisional_share(con, s.population) for s in specs}
             result = assemble(tabulated, protected, config, ref, shares)
             write_warehouse(con, result, run_id)
+            published_at = datetime.now(UTC).replace(tzinfo=None)
+            ends = vintages.data_end(con)
+            summary.vintage = vintages.vintage_name(ends, run_id)
             header = {"year": year, "country": config.country, "run_id": run_id,
+                      "vintage": summary.vintage, "data_end": ends.isoformat(),
+                      "published_at": published_at.isoformat(timespec="seconds"),
                       "stock_date": ref.stock_date.isoformat(),
                       "disclosure": config.as_dict()["disclosure"],
                       "residence_rule": config.estimate.rule.label}
-            files = export.write_release(paths.release, result.release, result.unavailable,
+            folder = vintages.new_vintage_folder(paths, summary.vintage)
+            files = export.write_release(folder, result.release, result.unavailable,
                                          header, result.release_loss)
+            summary.row_counts["stats.revisions"] = revisions.record_vintage(
+                con, summary.vintage, ends, published_at, run_id, STAGE)
+            vintages.point_latest(paths, folder)
         record_quality(con, run_id, STAGE, [
             ("cells_suppressed", float(result.loss["cells_suppressed"].sum()), "cells", None),
             ("units_suppressed_share", _share(result.loss), "ratio", None),

@@ -103,3 +103,36 @@ PROVISIONAL_REVISIONS = Table(
 )
 
 TABLES = (MIGRATION_TOTALS, SENSITIVITY, PROVISIONAL_REVISIONS)
+
+REVISIONS = Table(
+    "stats",
+    "revisions",
+    "Every published figure in every release vintage (unit: long-term migrations, i.e. "
+    "persons' moves), so that a user sees how a period's immigration and emigration "
+    "moved as its crossings matured (publish/revisions.py). Rows are only ever added.",
+    (
+        C("vintage", "VARCHAR", "Release vintage: the folder releases/<vintage>/ "
+          "(data end, then publish run)", "NOT NULL"),
+        C("data_end", "DATE", "Last day the vintage's data cover", "NOT NULL"),
+        C("published_at", "TIMESTAMP", "When the vintage was published (UTC)", "NOT NULL"),
+        C("period_type", "VARCHAR", "year | quarter | month", "NOT NULL"),
+        C("period", "VARCHAR", "The period: 2024, 2024-Q1 or 2024-03", "NOT NULL"),
+        C("period_end", "DATE", "Last day of the period"),
+        C("kind", "VARCHAR", "immigration | emigration", "NOT NULL"),
+        C("lag_months", "INTEGER", "Months from the period's last month to the month of "
+          "the vintage's data end (0: the first vintage that covers the whole period)"),
+        C("estimate", "DOUBLE", "The figure: final + provisional expected (moves)"),
+        C("final", "BIGINT", "Final long-term migrations in the figure (moves)"),
+        C("provisional_expected", "DOUBLE", "Expected provisional migrations in the "
+          "figure (moves)"),
+        C("lower", "DOUBLE", "Lower bound of the figure's interval (moves)"),
+        C("upper", "DOUBLE", "Upper bound of the figure's interval (moves)"),
+        C("rule", "VARCHAR", "Residence rule, e.g. 12/16"),
+        C("previous_estimate", "DOUBLE", "The same figure in the previous vintage "
+          "(moves); empty in the first vintage that publishes it"),
+        C("revision", "DOUBLE", "estimate - previous_estimate (moves)"),
+        C("run_id", "VARCHAR", "Publish run that made the vintage"),
+    ),
+)
+#: stats.* tables publish adds to (estimate's TABLES it replaces on every run).
+PUBLISHED_TABLES = (REVISIONS,)
