@@ -56,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
     from regmig.flows.pipeline import pipeline_flow
 
     result = pipeline_flow(input_dir=args.input, out_dir=args.out, **pipeline_arguments(args))
-    print(f"release: {result.paths.release}")
+    release = result.paths.release
+    print(f"release: {release}" if release.exists() else "release: none yet")
     return 0
