@@ -100,7 +100,7 @@ def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
     from regmig.linkage import blocking, clustering, prediction, training
     from regmig.linkage.evaluation import evaluate
     from regmig.linkage.profiles import NAME_KEY_MACROS
-    from regmig.linkage.stage import _quiet_splink
+    from regmig.linkage.stage import quiet_splink
     from regmig.linkage.working_db import open_work_db
 
     config = LinkageConfig()
@@ -108,7 +108,7 @@ def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
     work.execute(NAME_KEY_MACROS)
     work.execute(febrl_profiles_sql(files))
     started = time.perf_counter()
-    with _quiet_splink():
+    with quiet_splink():
         profiles = DuckDBAPI(work).register("profiles", dataset_display_name="profiles")
         choices = blocking.choose_blocking_rules(profiles, config)
         kept = [c.rule for c in choices if c.kept]

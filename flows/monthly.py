@@ -9,7 +9,8 @@ which a late or corrected file is dropped later is new again, and only that file
 loaded. A folder that holds delivery files itself is one delivery, run as it is.
 
 A file counts as loaded when meta.loads has a load of its path finished after the file
-was last modified (the bytes are then hashed by ingest, which skips what it has seen).
+was last modified, or else a load of the same bytes (a folder copied or moved keeps its
+months loaded): only files unknown by path are hashed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import duckdb
 
 from regmig.ingest.stage import delivery_files
 from regmig.schemas.classifications import SOURCES
+from regmig.warehouse.hashes import file_sha256
 
 
 def month_folders(input_dir: Path) -> list[Path]:
@@ -34,14 +36,17 @@ def month_folders(input_dir: Path) -> list[Path]:
 
 
 def pending_months(con: duckdb.DuckDBPyConnection, folders: list[Path]) -> list[Path]:
-    """The month folders holding a file no load in meta.loads has taken in since it was
-    last modified."""
+    """The month folders holding a file that meta.loads has not taken in (see the module
+    docstring)."""
     loaded = dict(con.sql(
         "SELECT file_path, max(loaded_at) FROM meta.loads GROUP BY file_path").fetchall())
+    hashes = {r[0] for r in con.sql("SELECT file_sha256 FROM meta.loads").fetchall()}
 
     def new(path: Path) -> bool:
         modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
-        return str(path) not in loaded or loaded[str(path)] < modified
+        if str(path) in loaded and loaded[str(path)] >= modified:
+            return False
+        return file_sha256(path) not in hashes
 
     return [folder for folder in folders
             if any(new(path) for _source, path in delivery_files(folder))]

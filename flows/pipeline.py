@@ -105,14 +105,16 @@ def pipeline_flow(
     config_file: Path | None = None,
     pseudonym_key_file: Path | None = None,
     force: bool = False,
+    full_relink: bool = False,
     run_id: str | None = None,
 ) -> PipelineResult:
     """Run every stage on the deliveries in `input_dir`, writing the run folder `out_dir`.
 
     Rule (V/W days), disclosure threshold and pseudonymisation key file override the
     config file; `force` re-runs link, estimate and publish even when their inputs are
-    unchanged. When `input_dir` holds one folder per month, the months not loaded yet
-    are run in turn and the last one's result is returned.
+    unchanged; `full_relink` links every record again rather than only the new ones.
+    When `input_dir` holds one folder per month, the months not loaded yet are run in
+    turn and the last one's result is returned.
     """
     from regmig.flows.report import write_report
     from regmig.flows.run_summary import publish_summary
@@ -126,7 +128,7 @@ def pipeline_flow(
             "reference_year": reference_year, "threshold_days": threshold_days,
             "window_days": window_days, "disclosure_threshold": disclosure_threshold,
             "config_file": config_file, "pseudonym_key_file": pseudonym_key_file,
-            "force": force})
+            "force": force, "full_relink": full_relink})
     config = build_config(config_file, threshold_days, window_days, disclosure_threshold,
                           pseudonym_key_file)
     run_id = run_id or new_run_id()
@@ -138,7 +140,7 @@ def pipeline_flow(
         "window_days": config.estimate.rule.window_days,
         "disclosure_threshold": config.disclosure.threshold,
         "config_file": str(config_file) if config_file else None, "force": force,
-        "config": config.as_dict(),
+        "full_relink": full_relink, "config": config.as_dict(),
     }
     # Held for the whole run: DuckDB lets one process write the file, so a second run on
     # the same folder stops at once instead of interleaving with this one.
@@ -165,7 +167,7 @@ def pipeline_flow(
                 say(f"{label}: {outcome.status} in {outcome.seconds:.1f} s")
 
             stage(1, "ingest", lambda: ingest_flow(out_dir, input_dir, run_id, config))
-            stage(2, "link", lambda: link_flow(out_dir, run_id, config, force))
+            stage(2, "link", lambda: link_flow(out_dir, run_id, config, force, full_relink))
             stage(3, "estimate",
                   lambda: estimate_flow(out_dir, run_id, config, reference_year, force))
             year = publish_year(con, reference_year)

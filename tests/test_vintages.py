@@ -61,47 +61,65 @@ def test_a_plain_release_folder_is_kept_as_a_vintage(tmp_path):
         "2024-03-31_r3", "2024-04-30_r4", "unversioned_old"]
 
 
-def _totals(con: duckdb.DuckDBPyConnection, figures: dict[tuple[int, str], float]) -> None:
+def _totals(con: duckdb.DuckDBPyConnection, figures: dict[tuple[str, date], float]) -> None:
+    """The canonical table with immigration totals (period, its first day) -> published."""
     create_tables(con, [MIGRATION_TOTALS])
     con.execute(f"DELETE FROM {MIGRATION_TOTALS.qualified}")
-    for (year, kind), estimate in figures.items():
-        con.execute(f"INSERT INTO {MIGRATION_TOTALS.qualified} (year, kind, final, "
-                    "provisional_expected, estimate, lower, upper, rule) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, '12/16')",
-                    [year, kind, int(estimate) - 10, 10.0, estimate, estimate - 5,
-                     estimate + 5])
+    for (period, start), published in figures.items():
+        end = {"year": date(start.year, 12, 31),
+               "month": (pl.Series([start]).dt.month_end()[0])}[period]
+        con.execute(f"INSERT INTO {MIGRATION_TOTALS.qualified} (period, period_start, "
+                    "period_end, year, kind, breakdown, category, final, published, "
+                    "estimate, lower, upper, status, rule) VALUES (?, ?, ?, ?, "
+                    "'immigration', 'total', 'TOTAL', ?, ?, ?, ?, ?, 'provisional', '12/16')",
+                    [period, start, end, start.year, int(published) - 10, int(published),
+                     published + 0.4, published - 5, published + 5])
 
 
 def test_revisions_hold_each_figure_of_each_vintage_with_lag_and_revision(tmp_path):
     con = open_warehouse(RunPaths(tmp_path))
-    vintages_made = [  # (data end, 2023 immigration, 2024 immigration)
-        (date(2024, 11, 30), 100.0, 90.0),
-        (date(2024, 12, 31), 104.0, 95.0),
-        (date(2025, 1, 31), 106.0, 101.0),
-        (date(2025, 3, 31), 108.0, 104.0),
+    y2023, y2024, y2025 = date(2023, 1, 1), date(2024, 1, 1), date(2025, 1, 1)
+    nov, jan = date(2024, 11, 1), date(2025, 1, 1)
+    y, m = "year", "month"
+    vintages_made = [  # data end, then the published figures
+        (date(2024, 11, 30), {(y, y2023): 100, (y, y2024): 90, (m, nov): 8}),
+        (date(2024, 12, 31), {(y, y2023): 104, (y, y2024): 95, (m, nov): 9}),
+        (date(2025, 1, 31), {(y, y2023): 106, (y, y2024): 101, (m, nov): 10, (m, jan): 7}),
+        (date(2025, 3, 31), {(y, y2023): 108, (y, y2024): 104, (m, nov): 10, (m, jan): 9}),
     ]
-    for i, (end, y2023, y2024) in enumerate(vintages_made):
-        _totals(con, {(2023, "immigration"): y2023, (2024, "immigration"): y2024,
-                      (2025, "immigration"): 7.0})
+    for i, (end, figures) in enumerate(vintages_made):
+        _totals(con, figures | {(y, y2025): 7})  # a year not over yet
         revisions.record_vintage(con, f"v{i}", end, datetime(2025, 4, 1, 0, i), f"r{i}",
                                  "publish")
-    rows = con.sql("SELECT vintage, period, lag_months, estimate, previous_estimate, "
-                   "revision FROM stats.revisions ORDER BY period, vintage").pl()
+    rows = con.sql("SELECT vintage, period, period_start, lag_months, published, "
+                   "previous_published, revision FROM stats.revisions "
+                   "ORDER BY period, period_start, vintage").pl()
+    years = rows.filter(pl.col("period") == "year")
     # 2025 is not over in any vintage, 2024 only from the second on
-    assert rows.filter(pl.col("period") == "2025").height == 0
-    assert rows.filter(pl.col("period") == "2024").rows() == [
-        ("v1", "2024", 0, 95.0, None, None),
-        ("v2", "2024", 1, 101.0, 95.0, 6.0),
-        ("v3", "2024", 3, 104.0, 101.0, 3.0),
+    assert years.filter(pl.col("period_start") == y2025).height == 0
+    assert years.filter(pl.col("period_start") == y2024).drop("period", "period_start"
+                                                             ).rows() == [
+        ("v1", 0, 95, None, None),
+        ("v2", 1, 101, 95, 6),
+        ("v3", 3, 104, 101, 3),
     ]
-    assert rows.filter(pl.col("period") == "2023")["lag_months"].to_list() == [11, 12, 13, 15]
-    by_lag = {r["lag_months"]: r for r in revisions.mean_absolute_revision(con).to_dicts()}
-    # against the latest vintage: 2024 at lag 0 is 9 off, at lag 1 3 off; 2023 at lag 11 8
-    assert by_lag[0]["mean_abs_revision"] == 9.0
-    assert by_lag[1]["mean_abs_revision"] == 3.0
-    assert by_lag[11]["mean_abs_revision"] == 8.0
-    assert by_lag[0]["mean_abs_relative_revision"] == pytest.approx(9 / 104)
-    assert 15 not in by_lag and 3 not in by_lag  # the latest figures themselves
+    assert years.filter(pl.col("period_start") == y2023)["lag_months"].to_list() \
+        == [11, 12, 13, 15]
+    months = rows.filter(pl.col("period") == "month")
+    assert months.filter(pl.col("period_start") == nov).select(
+        "lag_months", "published", "revision").rows() == [
+        (0, 8, None), (1, 9, 1), (2, 10, 1), (4, 10, 0)]
+    by_lag = {(r["period"], r["lag_months"]): r
+              for r in revisions.mean_absolute_revision(con).to_dicts()}
+    # against the latest vintage: 2024 at lag 0 is 9 off, at lag 1 3 off; 2023 at lag 11
+    # 8 off; November at lag 0 2 off and January 2025 at lag 0 2 off
+    assert by_lag[("year", 0)]["mean_abs_revision"] == 9.0
+    assert by_lag[("year", 1)]["mean_abs_revision"] == 3.0
+    assert by_lag[("year", 11)]["mean_abs_revision"] == 8.0
+    assert by_lag[("year", 0)]["mean_abs_relative_revision"] == pytest.approx(9 / 104)
+    assert by_lag[("month", 0)]["mean_abs_revision"] == 2.0
+    assert by_lag[("month", 0)]["figures"] == 2
+    assert ("year", 15) not in by_lag and ("year", 3) not in by_lag  # the latest themselves
     indicators = con.sql("SELECT DISTINCT indicator FROM meta.quality "
                          "WHERE run_id = 'r3'").fetchall()
     assert sorted(indicators) == [("mean_abs_relative_revision",), ("mean_abs_revision",)]

@@ -20,6 +20,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         help="cells with fewer than N persons are suppressed")
     parser.add_argument("--force", action="store_true",
                         help="re-run linkage and estimation even if their inputs are unchanged")
+    parser.add_argument("--full-relink", action="store_true",
+                        help="link every record again, not only the new ones (on a run "
+                             "folder that holds persons)")
     parser.add_argument("--verbose", action="store_true", help="show Prefect's own log lines")
 
 
@@ -40,6 +43,7 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
         "disclosure_threshold": args.disclosure_threshold,
         "config_file": args.config,
         "force": args.force,
+        "full_relink": args.full_relink,
     }
 
 
