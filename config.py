@@ -327,6 +327,10 @@ class MonthlyConfig:
     correction_share: float = 0.01
     #: A correction arrives 1 to this many months after the erroneous record.
     correction_months_max: int = 2
+    #: A run on a folder whose warehouse holds persons links only the new records
+    #: (linkage/incremental.py); every this many months of data after the last full link
+    #: it links everything again (0: only when asked, `regmig run --full-relink`).
+    full_relink_every_months: int = 12
 
 
 @dataclass(frozen=True)

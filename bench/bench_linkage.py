@@ -161,7 +161,7 @@ def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
     from regmig.config import LinkageConfig
     from regmig.linkage import scoring
     from regmig.linkage.evaluation import blocking_recall, evaluate
-    from regmig.linkage.stage import _quiet_splink
+    from regmig.linkage.stage import quiet_splink
     from regmig.linkage.working_db import open_work_db
     from regmig.warehouse.timing import Timer
 
@@ -170,7 +170,7 @@ def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
     febrl_profiles(work, files)
     truth = ("SELECT 'febrl' AS source, unique_id AS record_id, person_id "
              "FROM profile_truth")
-    with _quiet_splink():
+    with quiet_splink():
         started = time.perf_counter()
         scored = scoring.score_profiles(work, config, None, Timer(), "bench")
         seconds = time.perf_counter() - started
@@ -259,7 +259,7 @@ def diagnose(run: Path, delivery: Path, baseline: bool = True) -> dict[str, Any]
     from regmig.linkage import blocking, profiles, working_db
     from regmig.linkage.coverage import measure_coverage
     from regmig.linkage.evaluation import blocking_recall, evaluate
-    from regmig.linkage.stage import _quiet_splink
+    from regmig.linkage.stage import quiet_splink
     from regmig.warehouse.connection import open_warehouse
     from regmig.warehouse.paths import RunPaths
 
@@ -309,7 +309,7 @@ def diagnose(run: Path, delivery: Path, baseline: bool = True) -> dict[str, Any]
     if not baseline:  # at national scale the baseline's blocking would not finish
         work.close()
         return out
-    with _quiet_splink():
+    with quiet_splink():
         seconds = baseline_clusters(work)
     base = evaluate(work, """
         SELECT r.source, r.record_id, b.cluster_id AS person_id

@@ -1,5 +1,8 @@
 """The pipeline flow: deliveries -> ingest -> link -> estimate -> publish -> run report.
 
+Given a folder of month folders (the scheduled monthly run, flows/monthly.py), the flow
+runs each month not loaded yet in turn, oldest first, each under its own run id.
+
 One run id names the whole run: every stage's row in meta.runs and every row a stage
 writes carries it. A run that was killed can simply be started again: each stage
 replaces what it wrote in one transaction, and link and estimate are skipped when what
@@ -18,6 +21,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from regmig.errors import RegmigError
+from regmig.flows.monthly import month_folders, pending_months
 from regmig.flows.preflight import preflight
 from regmig.flows.progress_display import progress_display
 from regmig.flows.run_log import say
@@ -47,7 +51,7 @@ STAGES = ("ingest", "link", "estimate", "publish")
 class PipelineResult:
     run_id: str
     out_dir: Path
-    year: int
+    year: int | None  # None: a monthly run that found no new month
     outcomes: list[StageOutcome] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -68,17 +72,21 @@ def open_run_folder(paths: RunPaths) -> "duckdb.DuckDBPyConnection":
         raise
 
 
-def publish_year(con: "duckdb.DuckDBPyConnection", reference_year: int | None) -> int:
+def publish_year(con: "duckdb.DuckDBPyConnection", reference_year: int | None
+                 ) -> int | None:
     """The year to publish: the one asked for, else the estimate stage's default (the
-    last calendar year the crossings cover completely)."""
+    last calendar year the crossings cover completely); None when the crossings begin
+    after that year (the first months of a monthly chain: nothing to publish yet)."""
     from regmig.estimators.stage import default_reference_year
 
     if reference_year is not None:
         return reference_year
-    data_end = con.sql("SELECT max(crossing_date) FROM core.crossings").fetchall()[0][0]
+    data_start, data_end = con.sql(
+        "SELECT min(crossing_date), max(crossing_date) FROM core.crossings").fetchall()[0]
     if data_end is None:
         raise RegmigError("no crossings were linked, so there is no year to publish")
-    return default_reference_year(data_end)
+    year = default_reference_year(data_end)
+    return year if year >= data_start.year else None
 
 
 def run_name() -> str:
@@ -98,6 +106,7 @@ def pipeline_flow(
     config_file: Path | None = None,
     pseudonym_key_file: Path | None = None,
     force: bool = False,
+    full_relink: bool = False,
     run_id: str | None = None,
     engine: str | None = None,
 ) -> PipelineResult:
@@ -105,13 +114,23 @@ def pipeline_flow(
 
     Rule (V/W days), disclosure threshold and pseudonymisation key file override the
     config file; `force` re-runs link, estimate and publish even when their inputs are
-    unchanged.
+    unchanged; `full_relink` links every record again rather than only the new ones.
+    When `input_dir` holds one folder per month, the months not loaded yet are run in
+    turn and the last one's result is returned.
     """
     from regmig.flows.report import write_report
     from regmig.flows.run_summary import publish_summary
 
     started = time.perf_counter()
     input_dir, out_dir = Path(input_dir), Path(out_dir)
+    if not input_dir.is_dir():
+        raise RegmigError(f"{input_dir}: delivery folder not found")
+    if month_folders(input_dir):
+        return _run_new_months(input_dir, out_dir, run_id, {
+            "reference_year": reference_year, "threshold_days": threshold_days,
+            "window_days": window_days, "disclosure_threshold": disclosure_threshold,
+            "config_file": config_file, "pseudonym_key_file": pseudonym_key_file,
+            "force": force, "full_relink": full_relink, "engine": engine})
     config = build_config(config_file, threshold_days, window_days, disclosure_threshold,
                           pseudonym_key_file, engine)
     # Again inside the flow, for runs a deployment starts: still before anything is written.
@@ -126,7 +145,7 @@ def pipeline_flow(
         "disclosure_threshold": config.disclosure.threshold,
         "config_file": str(config_file) if config_file else None, "force": force,
         "engine": config.engine,
-        "config": config.as_dict(),
+        "full_relink": full_relink, "config": config.as_dict(),
     }
     # Held for the whole run: DuckDB lets one process write the file, so a second run on
     # the same folder stops at once instead of interleaving with this one.
@@ -153,13 +172,17 @@ def pipeline_flow(
                 say(f"{label}: {outcome.status} in {outcome.seconds:.1f} s")
 
             stage(1, "ingest", lambda: ingest_flow(out_dir, input_dir, run_id, config))
-            stage(2, "link", lambda: link_flow(out_dir, run_id, config, force))
+            stage(2, "link", lambda: link_flow(out_dir, run_id, config, force, full_relink))
             stage(3, "estimate",
                   lambda: estimate_flow(out_dir, run_id, config, reference_year, force))
             year = publish_year(con, reference_year)
             record.parameters["publish_year"] = year
-            stage(4, "publish", lambda: publish_flow(out_dir, run_id, config, year, force),
-                  detail=f" {year}")
+            if year is None:
+                say(f"[4/{len(STAGES)}] publish: nothing yet, the crossings cover no whole "
+                    "calendar year")
+            else:
+                stage(4, "publish", lambda: publish_flow(out_dir, run_id, config, year, force),
+                      detail=f" {year}")
             report_started = time.perf_counter()
             write_report(con, paths, run_id)
             record.timings["report"] = round(time.perf_counter() - report_started, 3)
@@ -169,3 +192,32 @@ def pipeline_flow(
     finally:
         con.close()
     return PipelineResult(run_id, out_dir, year, outcomes, time.perf_counter() - started)
+
+
+def _run_new_months(input_dir: Path, out_dir: Path, run_id: str | None,
+                    options: dict) -> PipelineResult:
+    """The pipeline on each month folder not loaded yet, oldest first; a run that finds
+    none says so in meta.runs (a pipeline row with status skipped) and changes nothing."""
+    paths = RunPaths(out_dir).ensure()
+    con = open_run_folder(paths)
+    try:
+        months = month_folders(input_dir)
+        new = pending_months(con, months)
+        if not new:
+            run_id = run_id or new_run_id()
+            record = RunRecord(run_id, "pipeline", {
+                "input_dir": str(input_dir), "out_dir": str(out_dir),
+                "month_folders": len(months), "new_months": []},
+                flow_run_id=str(flow_run.id) if flow_run.id else None, status="skipped")
+            with recorded_run(con, record):
+                say(f"regmig run {run_id}: {input_dir} holds {len(months)} month folders, "
+                    "all loaded already: nothing to do")
+            return PipelineResult(run_id, out_dir, None)
+    finally:
+        con.close()
+    say(f"{input_dir}: {len(new)} new month folder(s) of {len(months)}: "
+        + ", ".join(folder.name for folder in new))
+    results = [pipeline_flow.fn(folder, out_dir, **options,
+                                run_id=run_id if len(new) == 1 else None)
+               for folder in new]
+    return results[-1]

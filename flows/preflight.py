@@ -15,6 +15,7 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
+from regmig.flows.monthly import month_folders
 from regmig.ingest.pseudonyms import checked_key
 from regmig.ingest.stage import delivery_files
 from regmig.warehouse.connection import check_restricted
@@ -26,7 +27,9 @@ def preflight(
 ) -> None:
     """Raise RegmigError (one line) for the first thing that would make the run fail."""
     if input_dir is not None:
-        delivery_files(Path(input_dir))
+        # A folder of month folders (a monthly schedule) or one delivery.
+        for folder in month_folders(Path(input_dir)) or [Path(input_dir)]:
+            delivery_files(folder)
     check_run_folder(Path(out_dir))
     checked_key(config.ingest, RunPaths(Path(out_dir)).warehouse)
     if reference_year is not None:

@@ -161,7 +161,8 @@ LINK = StageCache(
     # person_id_history and linkage_models only grow (history, model store): not results.
     outputs=("core.person_map", "core.persons", "core.crossings"),
     settings=lambda config, _: {"country": config.country,
-                                "linkage": _section(config, "linkage")},
+                                "linkage": _section(config, "linkage"),
+                                "monthly": _section(config, "monthly")},
     code=("linkage", "schemas", "warehouse"),
 )
 

@@ -71,9 +71,12 @@ def ingest_task(paths: RunPaths, config: Config, input_dir: Path, run_id: str) -
 
 
 @_task("link cases to persons", io=False)
-def link_task(paths: RunPaths, config: Config, run_id: str) -> StageSummary:
+def link_task(paths: RunPaths, config: Config, run_id: str, mode: str) -> StageSummary:
+    from regmig.linkage import incremental
     from regmig.linkage.stage import link
 
+    if mode == incremental.INCREMENTAL:
+        return incremental.link_incrementally(paths, config, run_id)
     return link(paths, config, run_id)
 
 
@@ -176,13 +179,19 @@ def ingest_flow(out_dir: Path, input_dir: Path, run_id: str, config: Config) -> 
 
 
 @flow(name="regmig-link", flow_run_name=stage_run_name)
-def link_flow(out_dir: Path, run_id: str, config: Config, force: bool = False) -> StageOutcome:
-    """Link cases to persons; skipped when the loaded records and settings are unchanged."""
+def link_flow(out_dir: Path, run_id: str, config: Config, force: bool = False,
+              full_relink: bool = False) -> StageOutcome:
+    """Link cases to persons: the new records only when the run folder's persons allow
+    (linkage/incremental.py), else all of them; skipped when the loaded records and
+    settings are unchanged."""
+    from regmig.linkage.incremental import link_mode
+
     paths = RunPaths(out_dir)
+    mode, why = link_mode(paths, config, full_relink)
     return _log(run_stage(
-        "link", paths, run_id, config, {},
-        lambda: link_task(paths, config, run_id),
-        cache=stage_cache.LINK, force=force or config.linkage.retrain,
+        "link", paths, run_id, config, {"mode": mode, "mode_reason": why},
+        lambda: link_task(paths, config, run_id, mode),
+        cache=stage_cache.LINK, force=force or full_relink or config.linkage.retrain,
     ))
 
 

@@ -50,10 +50,16 @@ CREATE OR REPLACE MACRO name_key(s) AS nullif(dedouble(regexp_replace(translate(
 """
 
 
+def build_link_records(work: duckdb.DuckDBPyConnection) -> None:
+    """Build `link_records` alone: each record with its profile id (names only where
+    `in_ident` holds them)."""
+    work.execute(_LINK_RECORDS_SQL)
+
+
 def build_profiles(work: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Build `link_records` and `profiles` in `work`; return counts per source."""
     work.execute(NAME_KEY_MACROS)
-    work.execute(_LINK_RECORDS_SQL)
+    build_link_records(work)
     work.execute(_PROFILE_VALUES_SQL)
     work.execute(_PROFILES_SQL)
     rows = work.sql(

@@ -51,13 +51,18 @@ class LinkSummary:
     review_export: Path | None = None
     review_precision: float | None = None
     review_recall: float | None = None
+    #: How the records were linked: "full", or "incremental" (linkage/incremental.py,
+    #: which also fills `incremental_lines`).
+    mode: str = "full"
+    incremental_lines: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         counts = self.row_counts
         lines = [
-            f"link: {counts.get('core.persons', 0):,} persons from "
+            f"link ({self.mode}): {counts.get('core.persons', 0):,} persons from "
             f"{counts.get('core.person_map', 0):,} records "
             f"({counts.get('profiles', 0):,} profiles)",
+            *self.incremental_lines,
             f"  model {self.model_id} ({'trained now' if self.retrained else 'stored'}); "
             f"{self.comparisons:,} comparisons by {', '.join(self.blocking_rules)}",
             f"  trained on: {self.trained_on}",
@@ -74,7 +79,7 @@ class LinkSummary:
 
 
 @contextmanager
-def _quiet_splink() -> Iterator[None]:
+def quiet_splink() -> Iterator[None]:
     """Splink warns about every untrainable level and small count sample; the stage
     reports what matters itself (meta.quality, the report)."""
     logger = logging.getLogger("splink")
@@ -96,7 +101,7 @@ def link(
     review_labels: Path | None = None,
 ) -> LinkSummary:
     """Link every loaded record to a person; replace core.* and this run's quality rows."""
-    with _quiet_splink():
+    with quiet_splink():
         return _link(paths, config, run_id, review_export, review_labels)
 
 
@@ -110,6 +115,7 @@ def _link(
     # Splink is heavy to import: only the stage pays for it, not `regmig --help`.
     from regmig.linkage import (
         engines,
+        incremental,
         persons,
         quality,
         review,
@@ -201,6 +207,8 @@ def _link(
                     "DELETE FROM meta.quality WHERE run_id = ? AND stage = ?", [run_id, STAGE]
                 )
                 record_quality(warehouse, run_id, STAGE, indicators)
+        with timer.step("write_state"):  # where the next monthly run starts from
+            incremental.save_full_link_state(work, paths, warehouse, run_id)
         summary.timings = timer.timings
         return summary
     finally:

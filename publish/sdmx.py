@@ -53,7 +53,7 @@ def sdmx_csv(table: ReleaseTable, header: dict[str, Any]) -> pl.DataFrame:
              "unit": pl.lit(UNIT_NUMBER), "geo": pl.lit(eurostat_country(header["country"]))}
     columns: list[pl.Expr] = [
         pl.lit(f"{SDMX_AGENCY}:{spec.table_id.upper()}({SDMX_VERSION})").alias("DATAFLOW"),
-        pl.lit(header["released_at"]).alias("LAST UPDATE"),
+        pl.lit(header["published_at"]).alias("LAST UPDATE"),
     ]
     for dim in DIMENSIONS[spec.table_id]:
         if dim in fixed:

@@ -3,7 +3,8 @@
     populations (temp tables)  ->  tables (cubes)  ->  families (shared cells, bounds)
     -> primary + secondary suppression (or rounding), families in parallel
     -> release files written to a staging folder  ->  audit of those files (audit/)
-    -> stats.* (unprotected, restricted) + release.* + release/ moved into place
+    -> stats.* (unprotected, restricted) + release.* + releases/<vintage>/ moved into place
+    -> stats.revisions (the vintage's figures)  ->  release/ points to the new vintage
 
 Fail closed: if the audit, reading only the staged release files as an outsider would,
 finds any primary cell it can narrow below the protection width or a pattern that gives
@@ -29,7 +30,7 @@ import polars as pl
 
 from regmig.config import Config, DisclosureConfig
 from regmig.errors import RegmigError
-from regmig.publish import export
+from regmig.publish import export, revisions, vintages
 from regmig.publish.audit.verdict import AuditReport, Protection, audit_release, require_protected
 from regmig.publish.classifications import AGE_CLASSIFICATIONS, TOTAL_CODES
 from regmig.publish.disclosure.family import (
@@ -81,13 +82,14 @@ class PublishSummary:
     cells: int = 0
     cells_suppressed: int = 0
     tables: int = 0
+    vintage: str = ""
 
     def lines(self) -> list[str]:
         protection = (f"{self.cells_suppressed:,} of {self.cells:,} cells suppressed"
                       if self.method == "suppression" else f"{self.cells:,} cells rounded")
         return [
             f"publish {self.year}: {self.tables} tables, {protection}; audit passed",
-            f"release: {self.release_dir}",
+            f"release: {self.release_dir} (vintage {self.vintage})",
             f"time: {sum(self.timings.values()):.1f} s",
         ]
 
@@ -127,8 +129,14 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
         with timer.step("stage_release"):
             shares = {s.population: provisional_share(sql, s.population) for s in specs}
             result = assemble(tabulated, protected, config, ref, shares)
-            header = release_header(config, ref, run_id)
-            staging, files = export.stage_release(paths.release, result.release,
+            published_at = datetime.now(UTC).replace(tzinfo=None)
+            ends = vintages.data_end(con)
+            summary.vintage = vintages.vintage_name(ends, run_id)
+            header = release_header(config, ref, run_id) | {
+                "vintage": summary.vintage, "data_end": ends.isoformat(),
+                "published_at": published_at.isoformat(timespec="seconds")}
+            folder = vintages.new_vintage_folder(paths, summary.vintage)
+            staging, files = export.stage_release(folder, result.release,
                                                   result.unavailable, header,
                                                   result.release_loss)
         with timer.step("audit"):
@@ -142,7 +150,10 @@ def publish(paths: RunPaths, config: Config, run_id: str, year: int, *,
                 raise
         with timer.step("write"):
             write_warehouse(con, result, report, run_id)
-            export.commit_release(staging, paths.release)
+            export.commit_release(staging, folder)
+            summary.row_counts["stats.revisions"] = revisions.record_vintage(
+                con, summary.vintage, ends, published_at, run_id, STAGE)
+            vintages.point_latest(paths, folder)
         record_quality(con, run_id, STAGE, [
             ("cells_suppressed", float(result.loss["cells_suppressed"].sum()), "cells", None),
             ("units_suppressed_share", _share(result.loss), "ratio", None),
@@ -176,7 +187,6 @@ def release_header(config: Config, ref: Reference, run_id: str) -> dict:
     """What metadata.json says of the whole release (an outsider's audit reads it)."""
     return {
         "year": ref.year, "country": config.country, "run_id": run_id,
-        "released_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "stock_date": ref.stock_date.isoformat(),
         "disclosure": config.as_dict()["disclosure"],
         "residence_rule": config.estimate.rule.label,

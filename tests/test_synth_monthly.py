@@ -1,6 +1,8 @@
 """`regmig synth --monthly`: monthly deliveries as the agencies send them, checked against
 the single delivery of the same settings, and loaded month by month by ingest."""
 
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -9,8 +11,10 @@ import pytest
 
 from regmig.config import Config, MonthlyConfig, SynthConfig
 from regmig.flows.cli import main
+from regmig.flows.monthly import month_folders, pending_months
 from regmig.ingest.stage import ingest_folder
 from regmig.synth.generate import generate
+from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.paths import RunPaths
 
 SOURCES = ("border_crossings", "population_register", "permits")
@@ -109,3 +113,26 @@ def test_month_by_month_ingest_keeps_the_latest_version(monthly_delivery, tmp_pa
     # the same month again: nothing is loaded twice
     summary = ingest_folder(paths, Config(), monthly_delivery / MONTHS[-1], "again")
     assert {r.status for r in summary.loads} == {"skipped_duplicate"}
+
+
+def test_new_month_folders_are_those_with_files_not_loaded(monthly_delivery, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for month in MONTHS[:3]:
+        shutil.copytree(monthly_delivery / month, inbox / month)
+    assert month_folders(inbox / MONTHS[0]) == []  # a delivery folder itself
+    assert [p.name for p in month_folders(inbox)] == MONTHS[:3]
+    paths = RunPaths(tmp_path / "run")
+    for month in MONTHS[:2]:
+        ingest_folder(paths, Config(), inbox / month, f"run-{month}")
+    con = open_warehouse(paths)
+    try:
+        assert [p.name for p in pending_months(con, month_folders(inbox))] == [MONTHS[2]]
+        # a late file dropped into a month already loaded makes it new again
+        late = inbox / MONTHS[0] / f"border_crossings_{MONTHS[0]}-late.csv"
+        shutil.copy(monthly_delivery / MONTHS[3] / f"border_crossings_{MONTHS[3]}.csv", late)
+        os.utime(late)
+        assert [p.name for p in pending_months(con, month_folders(inbox))] == [MONTHS[0],
+                                                                              MONTHS[2]]
+    finally:
+        con.close()

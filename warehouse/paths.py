@@ -47,7 +47,13 @@ class RunPaths:
 
     @property
     def release(self) -> Path:
+        """The latest release: a link to one of `releases` (publish/vintages.py)."""
         return self.out / "release"
+
+    @property
+    def releases(self) -> Path:
+        """Every release vintage, one folder each, never overwritten."""
+        return self.out / "releases"
 
     @property
     def report(self) -> Path:

@@ -23,6 +23,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                              "engine, duckdb); spark: local mode or the cluster of [spark]")
     parser.add_argument("--force", action="store_true",
                         help="re-run linkage and estimation even if their inputs are unchanged")
+    parser.add_argument("--full-relink", action="store_true",
+                        help="link every record again, not only the new ones (on a run "
+                             "folder that holds persons)")
     parser.add_argument("--verbose", action="store_true", help="show Prefect's own log lines")
 
 
@@ -44,6 +47,7 @@ def pipeline_arguments(args: argparse.Namespace) -> dict:
         "config_file": args.config,
         "force": args.force,
         "engine": args.engine,
+        "full_relink": args.full_relink,
     }
 
 
@@ -61,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from regmig.flows.pipeline import pipeline_flow
 
     result = pipeline_flow(input_dir=args.input, out_dir=args.out, **pipeline_arguments(args))
-    print(f"release: {result.paths.release}")
+    release = result.paths.release
+    print(f"release: {release}" if release.exists() else "release: none yet")
     return 0

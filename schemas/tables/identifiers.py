@@ -36,4 +36,38 @@ QUARANTINE = Table(
     ),
 )
 
-TABLES = (RECORDS, QUARANTINE)
+LINK_PAIRS = Table(
+    "ident",
+    "link_pairs",
+    "Linkage state (linkage/incremental.py): every pair of profiles the last link run "
+    "holds scored at or above the predict threshold (unit: pairs of profiles), so a "
+    "monthly run scores only pairs with new or changed profiles.",
+    (
+        C("unique_id_l", "VARCHAR", "Profile id of one side (ident.link_profiles)", "NOT NULL"),
+        C("unique_id_r", "VARCHAR", "Profile id of the other side (greater than unique_id_l)",
+          "NOT NULL"),
+        C("match_probability", "DOUBLE", "Probability that the two profiles are one person"),
+        C("match_weight", "DOUBLE", "Match weight (log2 Bayes factor) of the pair"),
+        C("run_id", "VARCHAR", "Link run that scored the pair"),
+    ),
+)
+
+LINK_STATE = Table(
+    "ident",
+    "link_state",
+    "Linkage state (linkage/incremental.py): what the last link run saw and wrote "
+    "(unit: runs; one row). A monthly run links incrementally only from a state that "
+    "matches the warehouse.",
+    (
+        C("run_id", "VARCHAR", "Link run that left the state", "NOT NULL"),
+        C("mode", "VARCHAR", "full | incremental: how that run linked"),
+        C("last_load_id", "BIGINT", "Highest meta.loads load_id the run had linked"),
+        C("person_map_hash", "VARCHAR", "Content hash of the core.person_map it wrote "
+          "(without run ids)"),
+        C("full_link_run_id", "VARCHAR", "The last full link run of the chain"),
+        C("full_link_data_end", "DATE", "Last crossing date when that full link ran"),
+        C("recorded_at", "TIMESTAMP", "When the state was written (UTC)"),
+    ),
+)
+
+TABLES = (RECORDS, QUARANTINE, LINK_PAIRS, LINK_STATE)

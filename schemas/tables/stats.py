@@ -104,3 +104,36 @@ PROVISIONAL_REVISIONS = Table(
 )
 
 TABLES = (MIGRATION_TOTALS, SENSITIVITY, PROVISIONAL_REVISIONS)
+
+REVISIONS = Table(
+    "stats",
+    "revisions",
+    "Every published figure in every release vintage (unit: long-term migrations, i.e. "
+    "persons' moves): each row of stats.migration_totals whose period the vintage's data "
+    "cover, as that vintage published it, so a user sees how a month's, a quarter's or a "
+    "year's immigration and emigration moved as its crossings matured "
+    "(publish/revisions.py). Rows are only ever added.",
+    (
+        C("vintage", "VARCHAR", "Release vintage: the folder releases/<vintage>/ "
+          "(data end, then publish run)", "NOT NULL"),
+        C("data_end", "DATE", "Last day the vintage's data cover", "NOT NULL"),
+        C("published_at", "TIMESTAMP", "When the vintage was published (UTC)", "NOT NULL"),
+        *(c for c in MIGRATION_TOTALS.columns if c.name in (
+            "period", "period_start", "period_end", "year", "kind", "breakdown",
+            "category")),
+        C("lag_months", "INTEGER", "Months from the period's last month to the month of "
+          "the vintage's data end (0: the first vintage that covers the whole period)"),
+        *(c for c in MIGRATION_TOTALS.columns if c.name in (
+            "published", "estimate", "final", "provisional_expected", "lower", "upper",
+            "status", "rule")),
+        C("previous_published", "BIGINT", "The same figure's published integer in the "
+          "previous vintage (moves); empty in the first vintage that publishes it"),
+        C("revision", "BIGINT", "published - previous_published (moves)"),
+        C("previous_estimate", "DOUBLE", "The same figure's estimate in the previous "
+          "vintage (expected moves)"),
+        C("estimate_revision", "DOUBLE", "estimate - previous_estimate (expected moves)"),
+        C("run_id", "VARCHAR", "Publish run that made the vintage"),
+    ),
+)
+#: stats.* tables publish adds to (estimate's TABLES it replaces on every run).
+PUBLISHED_TABLES = (REVISIONS,)

@@ -1,0 +1,746 @@
+"""Incremental linkage: a monthly run links what is new to the persons that exist.
+
+State. Every link run leaves in identifiers.duckdb (restricted, read by link alone) what
+it compared and decided: each profile with its attributes, its component (profiles
+connected by links at the cluster threshold), cluster and person (`ident.link_profiles`),
+each scored pair at or above the predict threshold (`ident.link_pairs`), and the loads it
+had seen and a hash of the core.person_map it wrote (`ident.link_state`). A run goes on
+incrementally only from a state that matches the warehouse; otherwise it links all again.
+
+An incremental run:
+1. finds the *touched* profiles: those holding a record loaded since the state (a new
+   record, or a new version of one), those that lost records (a superseded delivery, a
+   corrected document number) and those renamed (a profile is named by its smallest
+   record id). Profiles with no record left are *gone*;
+2. recomputes the touched profiles from their records, with the full link's SQL
+   (linkage/profiles.py). New profiles, and touched ones whose compared attributes moved,
+   are *changed*. A profile that only gained crossings with the same modal details is
+   touched but not changed: its links stand;
+3. scores the changed profiles against all the others (Splink's `predict_between`) and
+   among themselves (`predict_within`), with the stored model, the blocking passes a full
+   link would choose on today's profiles and term frequencies over all of them;
+4. re-clusters the affected *region* only: the old components that hold a changed or gone
+   profile or that a new link at the threshold reaches, with the changed profiles
+   (linkage/clustering.py: register conflicts split as in a full link). Any other
+   component is untouched by the new links, so its clusters stand;
+5. gives person ids by overlap with the old ones (linkage/stable_ids.py) to the persons
+   of the region and of the touched profiles: a person keeps its id, and merges and
+   splits the new evidence forces go to core.person_id_history;
+6. rewrites core.person_map, core.crossings and core.persons for those persons only.
+
+Against a full re-link on the same model: pairs among unchanged profiles are the pairs a
+full link scores (same attributes, same comparisons), and components are a property of
+the whole pair graph, so the chain reproduces a full link's persons except where (a) a
+full link's blocking on grown blocks would drop or add pairs among unchanged profiles,
+or (b) term frequencies of names, which move with the population, would move a pair of
+unchanged profiles across a threshold. A periodic full re-link (`regmig run
+--full-relink`, `[monthly] full_relink_every_months`) removes both; bench/bench_monthly.py
+measures how far the chain drifts before it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from regmig.config import Config
+from regmig.schemas.table_spec import comment_relation, create_tables
+from regmig.schemas.tables.identifiers import LINK_PAIRS, LINK_STATE
+from regmig.warehouse.connection import open_identifiers, open_warehouse, transaction
+from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
+from regmig.warehouse.quality import record_quality
+from regmig.warehouse.timing import Timer
+from regmig.warehouse.writes import registered
+
+STAGE = "link"
+FULL, INCREMENTAL = "full", "incremental"
+#: The state's profiles table (its columns follow linkage/profiles.py, so it is created
+#: from the profiles themselves, with these bookkeeping columns after them).
+LINK_PROFILES = "ident.link_profiles"
+_BOOKKEEPING = {
+    "component_id": "Component of the profile: the smallest profile id among the profiles "
+                    "connected to it by links at the cluster threshold",
+    "cluster_id": "Cluster of the profile (components split at register conflicts): its "
+                  "smallest profile id",
+    "in_conflict": "True when the profile's component held two register personal ids",
+    "match_probability": "Strongest link of the profile inside its cluster (1 = alone)",
+    "person_id": "Person of the profile (core.persons)",
+    "run_id": "Link run that last wrote the row",
+}
+#: Profile columns not compared by the model: a change in them alone changes no link.
+_NOT_COMPARED = ("unique_id", "n_records", "first_date", "last_date")
+#: Columns blocking adds to the profiles (block sizes of bounded passes), never stored.
+_BLOCK_SIZE_PREFIX = "block_"
+_PROVENANCE = ("run_id",)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    run_id: str
+    mode: str
+    last_load_id: int
+    person_map_hash: str
+    full_link_run_id: str
+    full_link_data_end: date | None
+
+
+def read_state(paths: RunPaths) -> LinkState | None:
+    """The state the last link run left, or None."""
+    if not paths.identifiers.exists():
+        return None
+    ident = open_identifiers(paths, read_only=True)
+    try:
+        tables = {r[0] for r in ident.sql(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'ident'").fetchall()}
+        if not {"link_state", "link_profiles", "link_pairs"} <= tables:
+            return None
+        rows = ident.sql(
+            "SELECT run_id, mode, last_load_id, person_map_hash, full_link_run_id, "
+            f"full_link_data_end FROM {LINK_STATE.qualified}").fetchall()
+    finally:
+        ident.close()
+    return LinkState(*rows[0]) if len(rows) == 1 else None
+
+
+def link_mode(paths: RunPaths, config: Config, full_relink: bool = False) -> tuple[str, str]:
+    """(full | incremental, why): incremental when a state matches the warehouse and no
+    full re-link is asked for or due."""
+    if full_relink:
+        return FULL, "a full re-link was asked for"
+    if config.linkage.retrain:
+        return FULL, "[linkage] retrain is set"
+    if config.engine != "duckdb":
+        return FULL, f"incremental linkage runs on DuckDB, not {config.engine}"
+    state = read_state(paths)
+    if state is None:
+        return FULL, "no linkage state from an earlier run"
+    warehouse = open_warehouse(paths)
+    try:
+        if _person_map_hash(warehouse) != state.person_map_hash:
+            return FULL, "the linkage state does not match core.person_map"
+        if _training_models(warehouse) == 0:
+            return FULL, "no stored linkage model"
+        data_end = warehouse.sql("SELECT max(crossing_date) FROM raw.border_crossings"
+                                 ).fetchall()[0][0]
+    finally:
+        warehouse.close()
+    every = config.monthly.full_relink_every_months
+    if every and state.full_link_data_end and data_end and _months_between(
+            state.full_link_data_end, data_end) >= every:
+        return FULL, (f"periodic full re-link: {every} months of data since the full link "
+                      f"of run {state.full_link_run_id}")
+    return INCREMENTAL, f"from the state of run {state.run_id}"
+
+
+def _months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def _person_map_hash(warehouse: duckdb.DuckDBPyConnection) -> str:
+    return table_hash(warehouse, ["core.person_map"], _PROVENANCE)
+
+
+def _training_models(warehouse: duckdb.DuckDBPyConnection) -> int:
+    return warehouse.sql("SELECT count(*) FROM core.linkage_models").fetchall()[0][0]
+
+
+def _last_load_id(warehouse: duckdb.DuckDBPyConnection) -> int:
+    return int(warehouse.sql("SELECT coalesce(max(load_id), 0) FROM meta.loads"
+                             ).fetchall()[0][0])
+
+
+def _data_end(warehouse: duckdb.DuckDBPyConnection) -> date | None:
+    return warehouse.sql("SELECT max(crossing_date) FROM core.crossings").fetchall()[0][0]
+
+
+# --- the state ------------------------------------------------------------------------
+
+
+def save_full_link_state(work: duckdb.DuckDBPyConnection, paths: RunPaths,
+                         warehouse: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """After a full link wrote the warehouse: its profiles, pairs and decisions become the
+    state the next monthly run starts from. Reads the full link's working tables
+    (profiles, components, profile_clusters, profile_probability, cluster_person,
+    pairs)."""
+    work.execute(f"""
+        CREATE OR REPLACE TABLE state_out AS
+        SELECT {_base_columns(work, "profiles", "p.")},
+               min(p.unique_id) OVER (PARTITION BY c.component_id) AS component_id,
+               pc.cluster_id, pc.in_conflict,
+               coalesce(pp.match_probability, 1.0) AS match_probability,
+               cp.person_id, $run_id AS run_id
+        FROM profiles AS p
+        JOIN components AS c USING (unique_id)
+        JOIN profile_clusters AS pc USING (unique_id)
+        LEFT JOIN profile_probability AS pp USING (unique_id)
+        JOIN cluster_person AS cp ON cp.cluster_id = pc.cluster_id
+    """, {"run_id": run_id})
+    pairs = work.sql(f"""
+        SELECT least(unique_id_l, unique_id_r) AS unique_id_l,
+               greatest(unique_id_l, unique_id_r) AS unique_id_r,
+               match_probability, match_weight, '{run_id}' AS run_id
+        FROM pairs
+    """).to_arrow_table()
+    # the warehouse is held for writing since the link read raw.*: no load came since
+    state = (run_id, FULL, _last_load_id(warehouse), _person_map_hash(warehouse), run_id,
+             _data_end(warehouse))
+    _write_state(paths, work.sql("SELECT * FROM state_out").to_arrow_table(), pairs, state,
+                 replace=True)
+
+
+def _write_state(paths: RunPaths, profiles: pa.Table, pairs: pa.Table,
+                 state: tuple[Any, ...], replace: bool,
+                 dropped_profiles: pa.Table | None = None,
+                 dropped_pair_ends: pa.Table | None = None) -> None:
+    """Replace the state (`replace`), or update it: profiles in `dropped_profiles` and
+    pairs with an end in `dropped_pair_ends` leave, `profiles` and `pairs` come in."""
+    ident = open_identifiers(paths)
+    try:
+        with transaction(ident):
+            create_tables(ident, [LINK_PAIRS, LINK_STATE])
+            with registered(ident, "_profiles_in", profiles):
+                if replace:
+                    ident.execute(f"DROP TABLE IF EXISTS {LINK_PROFILES}")
+                    ident.execute(f"CREATE TABLE {LINK_PROFILES} AS SELECT * FROM _profiles_in")
+                    _comment_profiles(ident)
+                    ident.execute(f"DELETE FROM {LINK_PAIRS.qualified}")
+                else:
+                    with registered(ident, "_dropped", dropped_profiles):
+                        ident.execute(f"DELETE FROM {LINK_PROFILES} WHERE unique_id IN "
+                                      "(SELECT unique_id FROM _dropped)")
+                    with registered(ident, "_ends", dropped_pair_ends):
+                        ident.execute(f"""
+                            DELETE FROM {LINK_PAIRS.qualified}
+                            WHERE unique_id_l IN (SELECT unique_id FROM _ends)
+                               OR unique_id_r IN (SELECT unique_id FROM _ends)""")
+                    ident.execute(f"INSERT INTO {LINK_PROFILES} BY NAME "
+                                  "SELECT * FROM _profiles_in")
+            with registered(ident, "_pairs_in", pairs):
+                ident.execute(f"INSERT INTO {LINK_PAIRS.qualified} BY NAME "
+                              "SELECT * FROM _pairs_in")
+            ident.execute(f"DELETE FROM {LINK_STATE.qualified}")
+            ident.execute(f"INSERT INTO {LINK_STATE.qualified} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [*state, datetime.now(UTC).replace(tzinfo=None)])
+    finally:
+        ident.close()
+
+
+def _comment_profiles(ident: duckdb.DuckDBPyConnection) -> None:
+    columns = [r[0] for r in ident.sql(f"SELECT * FROM {LINK_PROFILES} LIMIT 0").description]
+    comment_relation(
+        ident, LINK_PROFILES,
+        "Linkage state (linkage/incremental.py): every profile of the last link run, "
+        "with what it was linked to (unit: profiles; a profile is one travel document, "
+        "register personal id or permit holder). Restricted: holds names and dates of "
+        "birth as compared.",
+        {c: _BOOKKEEPING.get(c, f"Profile attribute {c}, as linkage/profiles.py builds it")
+         for c in columns})
+
+
+def _base_columns(work: duckdb.DuckDBPyConnection, table: str, prefix: str = "") -> str:
+    """The profile columns of `table` (without the block sizes blocking added)."""
+    return ", ".join(f'{prefix}"{c}"' for c in _profile_columns(work, table))
+
+
+def _profile_columns(work: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in work.sql(f"SELECT * FROM {table} LIMIT 0").description
+            if not r[0].startswith(_BLOCK_SIZE_PREFIX)]
+
+
+# --- the incremental run --------------------------------------------------------------
+
+
+def link_incrementally(paths: RunPaths, config: Config, run_id: str):  # noqa: ANN201
+    """Link the records loaded since the state; see the module docstring. Returns the
+    stage's LinkSummary."""
+    from regmig.linkage.stage import LinkSummary, quiet_splink
+
+    with quiet_splink():
+        summary = LinkSummary(report=paths.linkage_report, mode=INCREMENTAL)
+        _link_incrementally(paths, config, run_id, summary)
+        counts = summary.row_counts
+        summary.incremental_lines = [
+            f"  {counts['records_new']:,} new records or versions; profiles touched "
+            f"{counts['profiles_touched']:,}, changed {counts['profiles_changed']:,}, gone "
+            f"{counts['profiles_gone']:,}; re-clustered {counts['profiles_relinked']:,}; "
+            f"persons rewritten {counts['persons_rewritten']:,}"]
+        return summary
+
+
+def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -> None:  # noqa: ANN001
+    from splink import DuckDBAPI
+
+    from regmig.linkage import blocking, clustering, persons, stable_ids, training, working_db
+    from regmig.linkage import profiles as profile_building
+    from regmig.linkage.coverage import measure_coverage
+    from regmig.linkage.engines import DuckDBLinkage
+
+    settings = config.linkage
+    state = read_state(paths)
+    assert state is not None, "link_mode said incremental"
+    timer = Timer(summary.timings)
+    spill_dir = paths.out / "link_spill"
+    spill_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = open_warehouse(paths)
+    work = working_db.open_work_db(settings, spill_dir)
+    engine = DuckDBLinkage(work)
+    try:
+        summary.input_hashes["raw"] = table_hash(
+            warehouse, [f"raw.{s}" for s in working_db.SOURCES])
+        last_load = _last_load_id(warehouse)
+        model_id, model = training.latest_model(warehouse)
+        summary.model_id = model_id
+        summary.trained_on = "stored model of an earlier run"
+        with timer.step("load_state"):
+            _load_state(paths, work)
+            _load_raw(warehouse, work)
+        with timer.step("touched_profiles"):
+            _find_touched(work, state.last_load_id)
+            _load_identities(paths, work, "touched_records")
+            profile_building.build_profiles(work)
+            work.execute("ALTER TABLE profiles RENAME TO touched_profiles")
+            _find_changed(work)
+            _current_profiles(work)
+        counts = _counts(work, ("new_records", "touched", "gone", "changed", "profiles"))
+
+        with timer.step("blocking"):
+            coverage = measure_coverage(work)
+            choices = blocking.choose_blocking_rules(work, coverage, settings)
+        kept_rules = [c.rule for c in choices if c.kept]
+        summary.blocking_rules = [c.name for c in choices if c.kept]
+        db_api = DuckDBAPI(work)
+        with timer.step("predict"):
+            work.execute("""
+                CREATE OR REPLACE TABLE changed_profiles AS
+                SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
+                CREATE OR REPLACE TABLE existing_profiles AS
+                SELECT * FROM profiles WHERE unique_id NOT IN (SELECT unique_id FROM changed);
+            """)
+            summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
+                                                 engine)
+        with timer.step("cluster"):
+            _find_region(work, settings.cluster_threshold)
+            region = db_api.register("region_profiles", dataset_display_name="region")
+            edges = db_api.register("pairs", dataset_display_name="region_pairs")
+            clusters = clustering.cluster_profiles(
+                work, engine, training.linker_from_stored(region, model, kept_rules, engine),
+                edges, settings.cluster_threshold, settings.attach_threshold)
+            summary.conflict_clusters = clusters.conflict_clusters
+            _rewritten_profiles(work)
+        with timer.step("stable_ids"):
+            _load_raw(warehouse, work, "rewritten_records")
+            _load_identities(paths, work, "rewritten_records")
+            profile_building.build_profiles(work)  # `profiles`: the rewritten profiles now
+            _clusters_of_rewritten(work)
+            persons.build_record_clusters(work, settings.cluster_threshold)
+            highest = _previous_map(warehouse, work)
+            summary.id_events = stable_ids.assign_person_ids(work, highest)
+            persons.build_person_tables(work, run_id)
+        counts |= _counts(work, ("region_profiles", "rewritten", "out_persons"))
+
+        with timer.step("write_warehouse"):
+            with transaction(warehouse):
+                summary.row_counts |= _write_core(warehouse, work)
+                _write_history(warehouse, work, run_id)
+                warehouse.execute("DELETE FROM meta.quality WHERE run_id = ? AND stage = ?",
+                                  [run_id, STAGE])
+                record_quality(warehouse, run_id, STAGE, _indicators(counts, summary))
+            person_map_hash = _person_map_hash(warehouse)
+        with timer.step("write_state"):
+            _save_incremental_state(work, paths, run_id, state, last_load, person_map_hash)
+        summary.row_counts |= {
+            "profiles": counts["profiles"], "core.persons": _count(warehouse, "core.persons"),
+            "core.person_map": _count(warehouse, "core.person_map"),
+            "records_new": counts["new_records"], "profiles_touched": counts["touched"],
+            "profiles_changed": counts["changed"], "profiles_gone": counts["gone"],
+            "profiles_relinked": counts["region_profiles"],
+            "persons_rewritten": counts["out_persons"]}
+    finally:
+        work.close()
+        warehouse.close()
+        shutil.rmtree(spill_dir, ignore_errors=True)
+
+
+def _counts(work: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dict[str, int]:
+    return {t: _count(work, t) for t in tables}
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def _load_state(paths: RunPaths, work: duckdb.DuckDBPyConnection) -> None:
+    ident = open_identifiers(paths, read_only=True)
+    try:
+        for name, table in (("state_profiles", LINK_PROFILES),
+                            ("state_pairs", LINK_PAIRS.qualified)):
+            arrow = ident.sql(f"SELECT * EXCLUDE (run_id) FROM {table}").to_arrow_table()
+            with registered(work, "_state_in", arrow):
+                work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _state_in")
+    finally:
+        ident.close()
+
+
+def _load_raw(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
+              only: str | None = None) -> None:
+    """The linkage columns of raw.* into `in_<source>`: every record, or those listed in
+    the work table `only` (source, record_id)."""
+    from regmig.linkage.working_db import RAW_COLUMNS, SOURCES
+
+    keys = work.sql(f"SELECT source, record_id FROM {only}").to_arrow_table() if only else None
+    for source in SOURCES:
+        query = f"SELECT {RAW_COLUMNS[source]} FROM raw.{source}"
+        if keys is not None:
+            with registered(warehouse, "_keys", keys):
+                arrow = warehouse.sql(
+                    f"{query} WHERE record_id IN (SELECT record_id FROM _keys "
+                    f"WHERE source = '{source}')").to_arrow_table()
+        else:
+            arrow = warehouse.sql(query).to_arrow_table()
+        with registered(work, "_raw_in", arrow):
+            work.execute(f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _raw_in")
+
+
+def _load_identities(paths: RunPaths, work: duckdb.DuckDBPyConnection, records: str) -> None:
+    """Names and dates of birth of the records listed in `records`, as `in_ident`."""
+    keys = work.sql(f"SELECT source, record_id FROM {records}").to_arrow_table()
+    ident = open_identifiers(paths, read_only=True)
+    try:
+        with registered(ident, "_keys", keys):
+            arrow = ident.sql("""
+                SELECT i.source, i.load_id, i.record_id, i.given_name_clean,
+                       i.surname_clean, i.date_of_birth
+                FROM ident.records AS i JOIN _keys AS k USING (source, record_id)
+            """).to_arrow_table()
+    finally:
+        ident.close()
+    with registered(work, "_ident_in", arrow):
+        work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _ident_in")
+
+
+def _find_touched(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
+    """current_records, touched (profile ids), gone (profile ids), touched_records; the
+    in_<source> tables are cut down to the touched records."""
+    from regmig.linkage import profiles as profile_building
+    from regmig.linkage.working_db import SOURCES
+
+    # profile ids exactly as a full link names them (names are not needed for that)
+    work.execute("CREATE OR REPLACE TABLE in_ident (source VARCHAR, load_id BIGINT, "
+                 "record_id VARCHAR, given_name_clean VARCHAR, surname_clean VARCHAR, "
+                 "date_of_birth DATE)")
+    profile_building.build_link_records(work)
+    loads = " UNION ALL ".join(f"SELECT '{s}' AS source, record_id, load_id FROM in_{s}"
+                               for s in SOURCES)
+    work.execute(f"""
+        CREATE OR REPLACE TABLE current_records AS
+        SELECT r.source, r.record_id, r.profile_id, l.load_id
+        FROM link_records AS r JOIN ({loads}) AS l USING (source, record_id);
+
+        CREATE OR REPLACE TABLE new_records AS
+        SELECT source, record_id FROM current_records WHERE load_id > {int(last_load_id)};
+
+        CREATE OR REPLACE TABLE touched AS   -- new, renamed, grown, shrunk or re-sent
+        WITH current_profiles AS (
+            SELECT profile_id AS unique_id, count(*) AS n_records, max(load_id) AS newest
+            FROM current_records GROUP BY ALL
+        )
+        SELECT c.unique_id FROM current_profiles AS c
+        LEFT JOIN state_profiles AS s USING (unique_id)
+        WHERE s.unique_id IS NULL OR c.newest > {int(last_load_id)}
+           OR c.n_records <> s.n_records;
+
+        CREATE OR REPLACE TABLE gone AS
+        SELECT unique_id FROM state_profiles
+        WHERE unique_id NOT IN (SELECT profile_id FROM current_records);
+
+        CREATE OR REPLACE TABLE touched_records AS
+        SELECT source, record_id FROM current_records
+        WHERE profile_id IN (SELECT unique_id FROM touched);
+    """)
+    for source in SOURCES:
+        work.execute(f"""
+            DELETE FROM in_{source} WHERE record_id NOT IN
+            (SELECT record_id FROM touched_records WHERE source = '{source}')""")
+
+
+def _find_changed(work: duckdb.DuckDBPyConnection) -> None:
+    """changed: touched profiles that are new or whose compared attributes moved."""
+    compared = [c for c in _profile_columns(work, "touched_profiles")
+                if c not in _NOT_COMPARED]
+    differs = " OR ".join(f't."{c}" IS DISTINCT FROM s."{c}"' for c in compared)
+    work.execute(f"""
+        CREATE OR REPLACE TABLE changed AS
+        SELECT t.unique_id FROM touched_profiles AS t
+        LEFT JOIN state_profiles AS s USING (unique_id)
+        WHERE s.unique_id IS NULL OR {differs}
+    """)
+
+
+def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
+    """profiles: today's profiles, the Splink input (unchanged ones from the state)."""
+    columns = _base_columns(work, "touched_profiles")
+    work.execute(f"""
+        CREATE OR REPLACE TABLE profiles AS
+        SELECT {columns} FROM touched_profiles
+        UNION ALL BY NAME
+        SELECT {columns} FROM state_profiles
+        WHERE unique_id NOT IN (SELECT unique_id FROM touched)
+          AND unique_id NOT IN (SELECT unique_id FROM gone)
+    """)
+
+
+def _tf_columns(model: dict[str, Any]) -> list[str]:
+    """Columns whose term frequencies the model's comparisons use."""
+    return sorted({level["tf_adjustment_column"]
+                   for comparison in model["comparisons"]
+                   for level in comparison["comparison_levels"]
+                   if level.get("tf_adjustment_column")})
+
+
+def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any],  # noqa: ANN001
+                   kept_rules: list[Any], settings, engine) -> int:  # noqa: ANN001
+    """new_pairs: changed profiles against the others and among themselves; returns the
+    pairs scored above the predict threshold."""
+    from regmig.linkage import training
+
+    profiles = db_api.register("profiles", dataset_display_name="profiles")
+    linker = training.linker_from_stored(profiles, model, kept_rules, engine)
+    for column in _tf_columns(model):  # over all of today's profiles, as a full link
+        linker.table_management.compute_tf_table(column)
+    work.execute("CREATE OR REPLACE TABLE new_pairs (unique_id_l VARCHAR, unique_id_r VARCHAR, "
+                 "match_probability DOUBLE, match_weight DOUBLE)")
+    if _count(work, "changed_profiles") == 0:
+        return 0
+    changed = db_api.register("changed_profiles", dataset_display_name="changed")
+    scored = [linker.inference.predict_within(
+        changed, threshold_match_probability=settings.predict_threshold,
+        warning_mode="never")]
+    if _count(work, "existing_profiles"):
+        existing = db_api.register("existing_profiles", dataset_display_name="existing")
+        scored.append(linker.inference.predict_between(
+            existing, changed, threshold_match_probability=settings.predict_threshold,
+            warning_mode="never"))
+    for predictions in scored:
+        work.execute(f"""
+            INSERT INTO new_pairs
+            SELECT least(unique_id_l, unique_id_r), greatest(unique_id_l, unique_id_r),
+                   match_probability, match_weight
+            FROM {predictions.physical_name}
+        """)
+        predictions.drop_table_from_database_and_remove_from_cache()
+    return _count(work, "new_pairs")
+
+
+def _find_region(work: duckdb.DuckDBPyConnection, threshold: float) -> None:
+    """all_pairs (the state's pairs with the new ones), affected_components,
+    region_profiles (the Splink input of re-clustering) and pairs (its edges)."""
+    work.execute(f"""
+        CREATE OR REPLACE TABLE dropped_ends AS
+        SELECT unique_id FROM changed UNION SELECT unique_id FROM gone;
+
+        CREATE OR REPLACE TABLE all_pairs AS
+        SELECT unique_id_l, unique_id_r, match_probability, match_weight FROM state_pairs
+        WHERE unique_id_l NOT IN (SELECT unique_id FROM dropped_ends)
+          AND unique_id_r NOT IN (SELECT unique_id FROM dropped_ends)
+        UNION ALL SELECT * FROM new_pairs;
+
+        CREATE OR REPLACE TABLE affected_components AS
+        WITH linked AS (   -- old profiles a new link at the threshold reaches
+            SELECT unique_id_l AS unique_id FROM new_pairs
+            WHERE match_probability >= {float(threshold)}
+            UNION SELECT unique_id_r FROM new_pairs
+            WHERE match_probability >= {float(threshold)}
+        )
+        SELECT DISTINCT component_id FROM state_profiles
+        WHERE unique_id IN (SELECT unique_id FROM dropped_ends)
+           OR unique_id IN (SELECT unique_id FROM linked);
+
+        CREATE OR REPLACE TABLE region_profiles AS
+        SELECT * FROM profiles
+        WHERE unique_id IN (SELECT unique_id FROM changed)
+           OR unique_id IN (SELECT unique_id FROM state_profiles WHERE component_id IN
+                            (SELECT component_id FROM affected_components));
+
+        CREATE OR REPLACE TABLE pairs AS
+        SELECT * FROM all_pairs
+        WHERE unique_id_l IN (SELECT unique_id FROM region_profiles)
+          AND unique_id_r IN (SELECT unique_id FROM region_profiles);
+    """)
+
+
+def _rewritten_profiles(work: duckdb.DuckDBPyConnection) -> None:
+    """rewritten (profile ids) and rewritten_records: the profiles of every person whose
+    rows are written again: persons of the region and of the touched profiles."""
+    work.execute("""
+        CREATE OR REPLACE TABLE touched_persons AS
+        SELECT DISTINCT person_id FROM state_profiles
+        WHERE unique_id IN (SELECT unique_id FROM touched)
+           OR unique_id IN (SELECT unique_id FROM gone)
+           OR component_id IN (SELECT component_id FROM affected_components);
+
+        CREATE OR REPLACE TABLE rewritten AS
+        SELECT unique_id FROM region_profiles
+        UNION
+        SELECT unique_id FROM state_profiles
+        WHERE person_id IN (SELECT person_id FROM touched_persons)
+          AND unique_id NOT IN (SELECT unique_id FROM gone)
+        UNION
+        SELECT unique_id FROM touched;
+
+        CREATE OR REPLACE TABLE rewritten_records AS
+        SELECT source, record_id FROM current_records
+        WHERE profile_id IN (SELECT unique_id FROM rewritten);
+    """)
+
+
+def _clusters_of_rewritten(work: duckdb.DuckDBPyConnection) -> None:
+    """profile_clusters and pairs over the rewritten profiles: the region's from its
+    re-clustering, the others' from the state."""
+    work.execute("""
+        CREATE OR REPLACE TABLE region_clusters AS SELECT * FROM profile_clusters;
+
+        CREATE OR REPLACE TABLE profile_clusters AS
+        SELECT unique_id, cluster_id, in_conflict FROM region_clusters
+        UNION ALL
+        SELECT unique_id, cluster_id, in_conflict FROM state_profiles
+        WHERE unique_id IN (SELECT unique_id FROM rewritten)
+          AND unique_id NOT IN (SELECT unique_id FROM region_clusters);
+
+        CREATE OR REPLACE TABLE region_components AS
+        SELECT unique_id, min(unique_id) OVER (PARTITION BY component_id) AS component_id
+        FROM components;
+
+        CREATE OR REPLACE TABLE pairs AS
+        SELECT * FROM all_pairs
+        WHERE unique_id_l IN (SELECT unique_id FROM rewritten)
+          AND unique_id_r IN (SELECT unique_id FROM rewritten);
+    """)
+
+
+def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection) -> int:
+    """prev_map: the old persons of the rewritten records and of records gone (gone_records);
+    returns the highest id ever issued."""
+    keys = work.sql("SELECT source, record_id FROM rewritten_records").to_arrow_table()
+    with registered(warehouse, "_keys", keys):
+        prev = warehouse.sql("""
+            SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
+            JOIN _keys USING (source, record_id)
+        """).to_arrow_table()
+    gone = warehouse.sql("""
+        SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
+        WHERE NOT EXISTS (
+            SELECT 1 FROM (SELECT 'border_crossings' AS source, record_id
+                           FROM raw.border_crossings
+                           UNION ALL SELECT 'population_register', record_id
+                           FROM raw.population_register
+                           UNION ALL SELECT 'permits', record_id FROM raw.permits) AS r
+            WHERE r.source = m.source AND r.record_id = m.record_id)
+    """).to_arrow_table()
+    for name, arrow in (("prev_map", prev), ("gone_records", gone)):
+        with registered(work, "_prev_in", arrow):
+            work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _prev_in")
+    work.execute("INSERT INTO prev_map SELECT * FROM gone_records")
+    return int(warehouse.sql("""
+        SELECT greatest(
+            (SELECT coalesce(max(person_id), 0) FROM core.person_map),
+            (SELECT coalesce(max(greatest(person_id, coalesce(related_person_id, 0))), 0)
+             FROM core.person_id_history))
+    """).fetchall()[0][0])
+
+
+def _write_core(warehouse: duckdb.DuckDBPyConnection,
+                work: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Inside the warehouse transaction: the rewritten persons' rows of core.person_map,
+    core.crossings and core.persons are replaced; records gone leave."""
+    removed = work.sql("""
+        SELECT source, record_id FROM rewritten_records
+        UNION SELECT source, record_id FROM gone_records
+    """).to_arrow_table()
+    old_persons = work.sql("""
+        SELECT person_id FROM prev_map UNION SELECT person_id FROM out_persons
+    """).to_arrow_table()
+    counts = {}
+    with registered(warehouse, "_removed", removed), \
+            registered(warehouse, "_old_persons", old_persons):
+        warehouse.execute("""
+            DELETE FROM core.person_map AS m USING _removed AS r
+            WHERE m.source = r.source AND m.record_id = r.record_id;
+            DELETE FROM core.crossings WHERE record_id IN
+                (SELECT record_id FROM _removed WHERE source = 'border_crossings');
+            DELETE FROM core.persons WHERE person_id IN (SELECT person_id FROM _old_persons);
+        """)
+    for table in ("person_map", "crossings", "persons"):
+        arrow = work.sql(f"SELECT * FROM out_{table}").to_arrow_table()
+        with registered(warehouse, "_rows_in", arrow):
+            warehouse.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _rows_in")
+        counts[f"core.{table} rewritten"] = arrow.num_rows
+    return counts
+
+
+def _write_history(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
+                   run_id: str) -> None:
+    arrow = work.sql("SELECT event, person_id, related_person_id, n_records FROM id_events"
+                     ).to_arrow_table()
+    with registered(warehouse, "_events", arrow):
+        warehouse.execute("""
+            INSERT INTO core.person_id_history
+                (run_id, event, person_id, related_person_id, n_records, recorded_at)
+            SELECT ?, event, person_id, related_person_id, n_records,
+                   now() AT TIME ZONE 'UTC'
+            FROM _events
+        """, [run_id])
+
+
+def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
+                            state: LinkState, last_load: int, person_map_hash: str) -> None:
+    """The rewritten profiles (as rebuilt now) and the new pairs replace theirs."""
+    profiles = work.sql(f"""
+        SELECT {_base_columns(work, "profiles", "p.")},
+               coalesce(rc.component_id, s.component_id) AS component_id,
+               pc.cluster_id, pc.in_conflict,
+               coalesce(pp.match_probability, 1.0) AS match_probability,
+               cp.person_id, '{run_id}' AS run_id
+        FROM profiles AS p
+        JOIN profile_clusters AS pc USING (unique_id)
+        JOIN cluster_person AS cp ON cp.cluster_id = pc.cluster_id
+        LEFT JOIN region_components AS rc USING (unique_id)
+        LEFT JOIN state_profiles AS s USING (unique_id)
+        LEFT JOIN profile_probability AS pp USING (unique_id)
+    """).to_arrow_table()
+    dropped = work.sql("SELECT unique_id FROM rewritten UNION SELECT unique_id FROM gone"
+                       ).to_arrow_table()
+    ends = work.sql("SELECT unique_id FROM dropped_ends").to_arrow_table()
+    pairs = work.sql(f"SELECT *, '{run_id}' AS run_id FROM new_pairs").to_arrow_table()
+    _write_state(paths, profiles, pairs,
+                 (run_id, INCREMENTAL, last_load, person_map_hash, state.full_link_run_id,
+                  state.full_link_data_end),
+                 replace=False, dropped_profiles=dropped, dropped_pair_ends=ends)
+
+
+def _indicators(counts: dict[str, int], summary) -> list[tuple[str, float, str, str | None]]:  # noqa: ANN001
+    events = summary.id_events
+    return [
+        ("link_mode", 1, "flag", "incremental: new records linked to the persons that exist"),
+        ("records_new", counts["new_records"], "cases", "loaded since the last link run"),
+        ("profiles", counts["profiles"], "profiles", "all sources"),
+        ("profiles_touched", counts["touched"], "profiles",
+         "holding a new record or version, or having lost one"),
+        ("profiles_changed", counts["changed"], "profiles",
+         "new, or compared attributes moved: scored against all others"),
+        ("profiles_gone", counts["gone"], "profiles", "no record left"),
+        ("pairs_scored_above_predict_threshold", summary.comparisons, "pairs",
+         "changed profiles against the others and among themselves"),
+        ("profiles_reclustered", counts["region_profiles"], "profiles",
+         "components holding a changed or gone profile or reached by a new link"),
+        ("persons_rewritten", counts["out_persons"], "persons",
+         "persons of the re-clustered and touched profiles"),
+        ("register_conflicts_split", summary.conflict_clusters, "clusters",
+         "in the re-clustered region"),
+    ] + [(f"person_ids_{event}", n, "persons", "in this run") for event, n in
+         sorted(events.items())]
