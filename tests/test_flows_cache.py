@@ -32,7 +32,8 @@ def warehouse(tmp_path: Path):
 
 
 def _write_outputs(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    release = Path(con.sql("SELECT path FROM duckdb_databases() WHERE NOT internal")
+    release = Path(con.sql("SELECT path FROM duckdb_databases() "
+                           "WHERE database_name = current_database()")
                    .fetchall()[0][0]).parent / "release"
     (release / "csv").mkdir(parents=True, exist_ok=True)
     (release / "csv" / "table.csv").write_text("cell,value\na,5\n")

@@ -52,6 +52,7 @@ def test_publish_tells_each_table_family(estimated_run, tmp_path):
     from regmig.publish.tables.populations import build_populations
     from regmig.warehouse.connection import open_warehouse
     from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.sql_engines import sql_engine
 
     paths = RunPaths(tmp_path / "run")
     shutil.copytree(estimated_run.out, paths.out)
@@ -59,8 +60,9 @@ def test_publish_tells_each_table_family(estimated_run, tmp_path):
     con = open_warehouse(paths)
     try:
         year = SAMPLE_LAST_COMPLETE_YEAR
-        build_populations(con, config, Reference(year, date(year, 1, 1)))
-        tables = [TableCells(spec, tabulate(con, spec)) for spec in all_specs(con, config)]
+        sql = sql_engine(config, con, paths)
+        build_populations(sql, config, Reference(year, date(year, 1, 1)))
+        tables = [TableCells(spec, tabulate(sql, spec)) for spec in all_specs(sql, config)]
     finally:
         con.close()
     cells: dict[str, int] = {}
