@@ -29,7 +29,7 @@ def month_folders(input_dir: Path) -> list[Path]:
     """Sub-folders holding delivery files, in name order; [] when `input_dir` holds
     delivery files itself (one delivery)."""
     input_dir = Path(input_dir)
-    if _holds_deliveries(input_dir):
+    if not input_dir.is_dir() or _holds_deliveries(input_dir):
         return []
     return sorted(p for p in input_dir.iterdir()
                   if p.is_dir() and not p.name.startswith(".") and _holds_deliveries(p))

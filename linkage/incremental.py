@@ -184,7 +184,7 @@ def save_full_link_state(work: duckdb.DuckDBPyConnection, paths: RunPaths,
     pairs = work.sql(f"""
         SELECT least(unique_id_l, unique_id_r) AS unique_id_l,
                greatest(unique_id_l, unique_id_r) AS unique_id_r,
-               match_probability, match_weight, '{run_id}' AS run_id
+               match_probability, match_weight, dob_level, '{run_id}' AS run_id
         FROM pairs
     """).to_arrow_table()
     # the warehouse is held for writing since the link read raw.*: no load came since
@@ -514,7 +514,7 @@ def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any
     for column in _tf_columns(model):  # over all of today's profiles, as a full link
         linker.table_management.compute_tf_table(column)
     work.execute("CREATE OR REPLACE TABLE new_pairs (unique_id_l VARCHAR, unique_id_r VARCHAR, "
-                 "match_probability DOUBLE, match_weight DOUBLE)")
+                 "match_probability DOUBLE, match_weight DOUBLE, dob_level INTEGER)")
     if _count(work, "changed_profiles") == 0:
         return 0
     changed = db_api.register("changed_profiles", dataset_display_name="changed")
@@ -527,10 +527,13 @@ def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any
             existing, changed, threshold_match_probability=settings.predict_threshold,
             warning_mode="never"))
     for predictions in scored:
+        columns = {c.unquote().name.lower() for c in predictions.columns}
+        # as prediction.predict_pairs keeps it, for clustering's lone profiles
+        dob_level = "gamma_dob" if "gamma_dob" in columns else "CAST(NULL AS INTEGER)"
         work.execute(f"""
             INSERT INTO new_pairs
             SELECT least(unique_id_l, unique_id_r), greatest(unique_id_l, unique_id_r),
-                   match_probability, match_weight
+                   match_probability, match_weight, {dob_level}
             FROM {predictions.physical_name}
         """)
         predictions.drop_table_from_database_and_remove_from_cache()
@@ -545,7 +548,8 @@ def _find_region(work: duckdb.DuckDBPyConnection, threshold: float) -> None:
         SELECT unique_id FROM changed UNION SELECT unique_id FROM gone;
 
         CREATE OR REPLACE TABLE all_pairs AS
-        SELECT unique_id_l, unique_id_r, match_probability, match_weight FROM state_pairs
+        SELECT unique_id_l, unique_id_r, match_probability, match_weight, dob_level
+        FROM state_pairs
         WHERE unique_id_l NOT IN (SELECT unique_id FROM dropped_ends)
           AND unique_id_r NOT IN (SELECT unique_id FROM dropped_ends)
         UNION ALL SELECT * FROM new_pairs;

@@ -75,14 +75,17 @@ GROUP BY ALL ORDER BY ALL
 
 def record_vintage(con: duckdb.DuckDBPyConnection, vintage: str, data_end: date,
                    published_at: datetime, run_id: str, stage: str) -> int:
-    """Add the vintage's figures to stats.revisions and its mean absolute revisions by
-    lag to meta.quality, in one transaction; returns the figures added."""
+    """Add the vintage's figures to stats.revisions (restricted), then its mean absolute
+    revisions by lag to meta.quality: two databases, so two transactions, restricted
+    first (see `regmig.warehouse.writes.by_database`); returns the figures added."""
     params = {"vintage": vintage, "data_end": data_end, "published_at": published_at,
               "run_id": run_id}
     with transaction(con):
         create_tables(con, [REVISIONS])
         added = con.execute(_INSERT_SQL, params).fetchall()[0][0]
-        record_quality(con, run_id, stage, quality_rows(mean_absolute_revision(con)))
+    by_lag = mean_absolute_revision(con)
+    with transaction(con):
+        record_quality(con, run_id, stage, quality_rows(by_lag))
     return int(added)
 
 

@@ -149,7 +149,7 @@ def test_new_evidence_merges_two_persons(monthly_run, tmp_path):
     assert persons["person_id"].n_unique() == 2
     register = tmp_path / "population_register_2025-02.csv"
     pl.DataFrame([{
-        "record_id": "PR-NEW-1", "person_pin": "9999999999", "given_name": "Zaruhi",
+        "record_id": "PR-NEW-1", "person_pin": "4810853017", "given_name": "Zaruhi",
         "surname": "Qwertyan", "sex": "F", "date_of_birth": "1985-03-03",
         "country_of_birth": "ARM", "citizenship": "ARM", "second_citizenship": "",
         "registered_from": "2025-02-01", "deregistered_on": "", "deregistration_reason": "",

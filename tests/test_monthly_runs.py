@@ -8,7 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from test_flows_schedule import (
@@ -25,7 +24,10 @@ from test_flows_schedule import (
 from regmig.flows.cli import main
 from regmig.flows.deployment import DEPLOYMENT_NAME, FLOW_NAME
 from regmig.flows.stage_cache import PROVENANCE_COLUMNS
+from regmig.warehouse.catalog import table_names
+from regmig.warehouse.connection import open_warehouse
 from regmig.warehouse.hashes import table_hash
+from regmig.warehouse.paths import RunPaths
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +38,11 @@ LATE_DEPARTURES = 3
 SETTINGS = "[disclosure]\nsolver_time_limit = 0.0\n"
 
 
-def _fingerprint(warehouse: Path) -> dict[str, tuple[int, str]]:
-    """Every table's rows and content hash, run bookkeeping (meta.runs) aside."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [f"{s}.{t}" for s, t in con.sql(
-            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
-            if (s, t) != ("meta", "runs")]
+def _fingerprint(out: Path) -> dict[str, tuple[int, str]]:
+    """Every table's rows and content hash (the restricted stats.* too), run bookkeeping
+    (meta.runs) aside."""
+    with open_warehouse(RunPaths(out), read_only=True) as con:
+        tables = [t for t in table_names(con) if t != "meta.runs"]
         return {t: (con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0],
                     table_hash(con, [t], PROVENANCE_COLUMNS)) for t in tables}
 
@@ -105,14 +106,14 @@ def first_month_run(inbox, tmp_path_factory, prefect_server) -> Path:
 
 
 def _link_modes(out: Path) -> list[str]:
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+    with open_warehouse(RunPaths(out), read_only=True) as con:
         return [r[0] for r in con.sql(
             "SELECT parameters->>'$.mode' FROM meta.runs WHERE stage = 'link' "
             "AND status = 'completed' ORDER BY started_at").fetchall()]
 
 
 def _partition(out: Path) -> set[frozenset[str]]:
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+    with open_warehouse(RunPaths(out), read_only=True) as con:
         persons = con.sql("SELECT list(source || record_id) FROM core.person_map "
                           "GROUP BY person_id").fetchall()
     return {frozenset(p[0]) for p in persons}
@@ -127,10 +128,10 @@ def test_monthly_chain_rerun_and_late_file(inbox, first_month_run, tmp_path):
     assert len(vintages) == 3 and (out / "release").resolve().name == vintages[-1]
 
     # the same month again, and the folder of months again: nothing changes
-    before = _fingerprint(out / "warehouse.duckdb")
+    before = _fingerprint(out)
     _run(inbox / "months" / MONTHS[-1], out, settings)
     _run(inbox / "months", out, settings)
-    assert _fingerprint(out / "warehouse.duckdb") == before
+    assert _fingerprint(out) == before
     assert sorted(p.name for p in (out / "releases").iterdir()) == vintages
 
     # a late file for 2022: incrementally on the chain, and with a full re-link on a copy
@@ -141,13 +142,13 @@ def test_monthly_chain_rerun_and_late_file(inbox, first_month_run, tmp_path):
     assert _link_modes(out)[-1] == "incremental" and _link_modes(oracle)[-1] == "full"
     assert _partition(out) == _partition(oracle)
 
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+    with open_warehouse(RunPaths(out), read_only=True) as con:
         latest, before_late = (r[0] for r in con.sql(
             "SELECT DISTINCT vintage FROM stats.revisions ORDER BY 1 DESC LIMIT 2").fetchall())
         figures = con.sql("SELECT vintage, period, period_start, kind, breakdown, category, "
                           "status, published, previous_published, revision "
                           "FROM stats.revisions").pl()
-    with duckdb.connect(str(oracle / "warehouse.duckdb"), read_only=True) as con:
+    with open_warehouse(RunPaths(oracle), read_only=True) as con:
         oracle_figures = con.sql("SELECT period, period_start, kind, breakdown, category, "
                                  "published AS oracle FROM stats.migration_totals").pl()
     figure = ["period", "period_start", "kind", "breakdown", "category"]
@@ -213,7 +214,7 @@ def test_the_deployment_picks_up_new_month_folders(inbox, first_month_run, tmp_p
                     f"{flow_run.state}\n{serve_log.read_text()[-3000:]}")
                 triggered.append(str(flow_run.id))
 
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+    with open_warehouse(RunPaths(out), read_only=True) as con:
         runs = [con.execute(
             "SELECT p.status, p.parameters->>'$.input_dir', l.parameters->>'$.mode' "
             "FROM meta.runs AS p LEFT JOIN meta.runs AS l "

@@ -46,7 +46,7 @@ def test_publish_tells_each_table_family(estimated_run, tmp_path):
 
     from fixtures.publish import SAMPLE_LAST_COMPLETE_YEAR, publish_config
 
-    from regmig.publish.disclosure.family import TableCells
+    from regmig.publish.disclosure.family import TableCells, families
     from regmig.publish.stage import Reference, all_specs, protect_tables
     from regmig.publish.tables.cube import tabulate
     from regmig.publish.tables.populations import build_populations
@@ -65,19 +65,18 @@ def test_publish_tells_each_table_family(estimated_run, tmp_path):
         tables = [TableCells(spec, tabulate(sql, spec)) for spec in all_specs(sql, config)]
     finally:
         con.close()
-    cells: dict[str, int] = {}
-    for table in tables:
-        cells[table.spec.family] = cells.get(table.spec.family, 0) + table.cells.height
-    small = [t for t in tables if cells[t.spec.family] < SMALL_FAMILY_CELLS]
-    families = {t.spec.family for t in small}
-    assert len(families) >= 5
+    grouped = {name: members for name, members in families(tables).items()
+               if sum(t.cells.height for t in members) < SMALL_FAMILY_CELLS}
+    small = [t for members in grouped.values() for t in members]
+    small_families = set(grouped)
+    assert len(small_families) >= 5
     told, watcher = _recording()
     with progress.watching(watcher):
         protected = protect_tables(small, config.disclosure)
     counted = [s for s in told if s.name == "protect table families"]
-    assert [s.done for s in counted] == [*range(len(families) + 1), len(families)]
-    assert {s.total for s in counted} == {len(families)} and counted[-1].finished
-    assert set(protected) == families
+    assert [s.done for s in counted] == [*range(len(small_families) + 1), len(small_families)]
+    assert {s.total for s in counted} == {len(small_families)} and counted[-1].finished
+    assert set(protected) == small_families
 
 
 def test_display_draws_steps_on_a_terminal_and_nothing_elsewhere():

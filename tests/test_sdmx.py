@@ -1,6 +1,6 @@
 """The release's SDMX-CSV files validated with pysdmx against the structures kept in
 schemas/sdmx/ESTAT_MIGR.xml (Eurostat's dimensions and code lists, written once by
-schemas/sdmx/write_structures.py)."""
+publish/sdmx_structures.py)."""
 
 from __future__ import annotations
 

@@ -48,6 +48,8 @@ LINK_PAIRS = Table(
           "NOT NULL"),
         C("match_probability", "DOUBLE", "Probability that the two profiles are one person"),
         C("match_weight", "DOUBLE", "Match weight (log2 Bayes factor) of the pair"),
+        C("dob_level", "INTEGER", "Comparison level of the dates of birth (0: they "
+          "disagree outright; NULL when not compared), for attaching lone profiles"),
         C("run_id", "VARCHAR", "Link run that scored the pair"),
     ),
 )

@@ -1,8 +1,8 @@
 """Write the SDMX structures (SDMX-ML 2.1) of the ten Eurostat datasets regmig releases.
 
-    .venv/bin/python schemas/sdmx/write_structures.py     # rewrites ESTAT_MIGR.xml
+    .venv/bin/python -m regmig.publish.sdmx_structures   # rewrites schemas/sdmx/ESTAT_MIGR.xml
 
-Written once and kept in the repository (ESTAT_MIGR.xml): one data structure definition
+Written once and kept in the repository (schemas/sdmx/ESTAT_MIGR.xml): one data structure definition
 and one dataflow per dataset of Regulation (EC) No 862/2007 art. 3, with Eurostat's
 dimension ids in Eurostat's order, and the codes of Eurostat's code lists that the
 datasets use: FREQ (A), CITIZEN and C_BIRTH (TOTAL, NAT, FOR, EU27_2020_FOR,
@@ -48,7 +48,7 @@ from regmig.publish.labels import label
 from regmig.publish.sdmx import DIMENSIONS
 
 AGENCY = "ESTAT"
-OUT = Path(__file__).with_name("ESTAT_MIGR.xml")
+OUT = Path(__file__).parent.parent / "schemas" / "sdmx" / "ESTAT_MIGR.xml"
 #: Eurostat's observation flags and SDMX's confidentiality statuses.
 OBS_FLAGS = {"b": "break in time series", "c": "confidential", "d": "definition differs",
              "e": "estimated", "f": "forecast", "n": "not significant", "p": "provisional",
