@@ -311,6 +311,17 @@ class SynthConfig:
     #: Days the true histories run beyond the data end, on top of the rule's window, so
     #: every crossing in the delivery span is decided in truth.
     extra_days_after_window: int = 30
+    #: Trends of the flows (0 and 0: none, the default profile). Immigrants' arrivals
+    #: (work, study and family immigrants, asylum seekers, returning citizens) and
+    #: emigrants' departures (emigrating citizens, foreign residents leaving) grow by this
+    #: share a year over the span (-0.1: a tenth fewer each year); the people are the
+    #: same, only when they move changes.
+    immigration_trend: float = 0.0
+    emigration_trend: float = 0.0
+    #: A shock year (0: none) in which those arrivals and departures are this many times
+    #: as frequent as in the years around it.
+    shock_year: int = 0
+    shock_factor: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,13 @@ from regmig.synth.permits import permit_applications
 from regmig.synth.population import Population, draw_population, persona_counts
 from regmig.synth.register import ensure_consistent, register_spells
 from regmig.synth.timeline import Span, to_date
-from regmig.synth.travel import Crossings, LifeEvents, simulate_travel
+from regmig.synth.travel import (
+    TREND_SETTINGS,
+    Crossings,
+    LifeEvents,
+    Trends,
+    simulate_travel,
+)
 from regmig.synth.truth_rule import RuleResult
 
 SOURCES = ("border_crossings", "population_register", "permits")
@@ -184,7 +190,8 @@ def build(config: SynthConfig, country: str = "ARM",
                           countries, names)
     lap("population")
     crossings, events = simulate_travel(streams["travel"], pop, span, countries,
-                                        rule.threshold_days, rule.window_days)
+                                        rule.threshold_days, rule.window_days,
+                                        Trends.from_config(config))
     lap("travel")
     docs = issue_documents(streams["documents"], pop, span, home)
     spells = register_spells(streams["register"], pop, events, span,
@@ -271,6 +278,9 @@ def parameters(built: Built) -> dict:
     if config.noise_profile == "default":  # as before the hard profile existed
         synth_config.pop("noise_profile")
         synth_config.pop("hard_noise")
+    for name in TREND_SETTINGS:  # as before trends existed, when there are none
+        if synth_config[name] == getattr(SynthConfig, name):
+            synth_config.pop(name)
     return {
         "synth_config": synth_config,
         "country": built.country,

@@ -67,6 +67,41 @@ ASYLUM_LEAVE_DAYS = (20, 150)
 TripMaker = Callable[..., None]
 
 
+#: SynthConfig's settings of when migrants move (Trends).
+TREND_SETTINGS = ("immigration_trend", "emigration_trend", "shock_year", "shock_factor")
+
+
+@dataclass(frozen=True)
+class Trends:
+    """When migrants move over the span (SynthConfig's trend settings): yearly growth of
+    immigrants' arrivals and of emigrants' departures, and a shock year."""
+
+    immigration: float = 0.0
+    emigration: float = 0.0
+    shock_year: int = 0
+    shock_factor: float = 1.0
+
+    @classmethod
+    def from_config(cls, config) -> Trends:  # config: SynthConfig
+        return cls(config.immigration_trend, config.emigration_trend, config.shock_year,
+                   config.shock_factor)
+
+    def timed(self, days: np.ndarray, lo: int, hi: int, growth: float) -> np.ndarray:
+        """Days drawn uniformly from [lo, hi] moved to the same quantiles of a density
+        growing by `growth` a year (times the shock factor in the shock year): the draws
+        themselves are untouched, so without a trend nothing changes."""
+        if growth == 0 and (self.shock_year == 0 or self.shock_factor == 1) or hi <= lo:
+            return days
+        grid = np.arange(lo, hi + 1)
+        weight = (1 + growth) ** ((grid - lo) / 365.25)
+        if self.shock_year:
+            in_shock = (grid >= day(self.shock_year)) & (grid < day(self.shock_year + 1))
+            weight = np.where(in_shock, weight * self.shock_factor, weight)
+        cumulative = np.cumsum(weight) / weight.sum()
+        quantile = (days - lo + 0.5) / (hi - lo + 1)
+        return grid[np.minimum(np.searchsorted(cumulative, quantile), len(grid) - 1)]
+
+
 @dataclass
 class LifeEvents:
     """Person-level dates the registers and permits are built from (NO_DAY if none)."""
@@ -179,7 +214,9 @@ class _Builder:
 
 def simulate_travel(rng: np.random.Generator, pop: Population, span: Span,
                     countries: CountryIndex, rule_threshold: int,
-                    rule_window: int) -> tuple[Crossings, LifeEvents]:
+                    rule_window: int, trends: Trends | None = None
+                    ) -> tuple[Crossings, LifeEvents]:
+    trends = trends or Trends()
     b = _Builder(rng, span, countries)
     ev = LifeEvents(len(pop))
     everyone_from = np.full(len(pop), span.start, dtype=np.int64)
@@ -213,17 +250,17 @@ def simulate_travel(rng: np.random.Generator, pop: Population, span: Span,
     resident_trips(dying, everyone_from[dying], pop.died_on[dying] - 30, VISITS,
                    before=pop.died_on - 5)
 
-    _emigrants(b, pop, ev, span, resident_trips)
-    _foreign_residents(b, pop, ev, span, resident_trips)
-    _returning_citizens(b, pop, ev, span, resident_trips)
-    _immigrants(b, pop, ev, span)
+    _emigrants(b, pop, ev, span, resident_trips, trends)
+    _foreign_residents(b, pop, ev, span, resident_trips, trends)
+    _returning_citizens(b, pop, ev, span, resident_trips, trends)
+    _immigrants(b, pop, ev, span, trends)
     _seasonal_workers(b, pop, ev, span)
     visitors = pop.of("visitor")
     first = rng.integers(span.start, span.end + 1, size=len(visitors))
     p, t0, t1 = b.renewal(visitors, first, np.full(len(visitors), span.horizon), VISITS,
                           first_on_from=True)
     b.intervals(p, t0, t1, abroad=False, place=pop.citizenship[p])
-    _asylum_seekers(b, pop, ev, span)
+    _asylum_seekers(b, pop, ev, span, trends)
     _edge_cases(b, pop, span, rule_threshold, rule_window)
     crossings = b.build()
     check_alternation(crossings, pop)
@@ -231,11 +268,12 @@ def simulate_travel(rng: np.random.Generator, pop: Population, span: Span,
 
 
 def _emigrants(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
-               resident_trips: TripMaker) -> None:
+               resident_trips: TripMaker, trends: Trends) -> None:
     rng = b.rng
     people = pop.of("emigrant")
     n = len(people)
-    leave = rng.integers(span.start + 20, span.end + 181, size=n)
+    leave = trends.timed(rng.integers(span.start + 20, span.end + 181, size=n),
+                         span.start + 20, span.end + 180, trends.emigration)
     abroad = rng.integers(*EMIGRANT_DAYS_ABROAD, size=n)
     comes_back = rng.random(n) < EMIGRANT_RETURN_SHARE
     back = np.where(comes_back, leave + abroad, span.horizon + 1)
@@ -260,12 +298,14 @@ def _emigrants(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
 
 
 def _foreign_residents(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
-                       resident_trips: TripMaker) -> None:
+                       resident_trips: TripMaker, trends: Trends) -> None:
     rng = b.rng
     people = pop.of("foreign_resident")
     n = len(people)
     leaves = rng.random(n) < FOREIGN_RESIDENT_LEAVE_SHARE
-    leave = np.where(leaves, rng.integers(span.start + 60, span.end + 201, size=n),
+    leave = np.where(leaves, trends.timed(rng.integers(span.start + 60, span.end + 201,
+                                                       size=n),
+                                          span.start + 60, span.end + 200, trends.emigration),
                      span.horizon + 1)
     ev.departure[people[leaves]] = leave[leaves]
     before = np.full(len(pop), span.horizon + 10**6, dtype=np.int64)
@@ -276,11 +316,12 @@ def _foreign_residents(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
 
 
 def _returning_citizens(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
-                        resident_trips: TripMaker) -> None:
+                        resident_trips: TripMaker, trends: Trends) -> None:
     rng = b.rng
     people = pop.of("returning_citizen")
     n = len(people)
-    back = rng.integers(span.start + 60, span.end + 101, size=n)
+    back = trends.timed(rng.integers(span.start + 60, span.end + 101, size=n),
+                        span.start + 60, span.end + 100, trends.immigration)
     ev.arrival[people] = back
     place = b.destinations(n)
     # maybe one short visit before coming back for good
@@ -292,13 +333,15 @@ def _returning_citizens(b: _Builder, pop: Population, ev: LifeEvents, span: Span
     resident_trips(people, back + 60, np.full(n, span.horizon), SHORT_TRIPS)
 
 
-def _immigrants(b: _Builder, pop: Population, ev: LifeEvents, span: Span) -> None:
+def _immigrants(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
+                trends: Trends) -> None:
     rng = b.rng
     for type_code, kind in enumerate(("work", "study", "family")):
         people = pop.of(f"immigrant_{kind}")
         n = len(people)
         lo, hi, stays_share = IMMIGRANT_STAY[kind]
-        arrive = rng.integers(span.start, span.end + 1, size=n)
+        arrive = trends.timed(rng.integers(span.start, span.end + 1, size=n), span.start,
+                              span.end, trends.immigration)
         length = rng.integers(lo, hi + 1, size=n)
         refused = (rng.random(n) < EXTENSION_REFUSED_SHARE) & (kind != "family")
         # a refused extension ends the stay a few weeks after the permit's anniversary
@@ -337,7 +380,8 @@ def _seasonal_workers(b: _Builder, pop: Population, ev: LifeEvents, span: Span) 
     b.intervals(person, arrive, leave, abroad=False, place=pop.citizenship[person])
 
 
-def _asylum_seekers(b: _Builder, pop: Population, ev: LifeEvents, span: Span) -> None:
+def _asylum_seekers(b: _Builder, pop: Population, ev: LifeEvents, span: Span,
+                    trends: Trends) -> None:
     rng = b.rng
     people = pop.of("asylum_seeker")
     n = len(people)
@@ -345,7 +389,8 @@ def _asylum_seekers(b: _Builder, pop: Population, ev: LifeEvents, span: Span) ->
     def between(lo_hi: tuple[int, int]) -> np.ndarray:
         return rng.integers(lo_hi[0], lo_hi[1] + 1, size=n)
 
-    arrive = rng.integers(span.start, span.end + 1, size=n)
+    arrive = trends.timed(rng.integers(span.start, span.end + 1, size=n), span.start,
+                          span.end, trends.immigration)
     applied = arrive + between(ASYLUM_APPLY_DAYS)
     decided = applied + between(ASYLUM_DECISION_DAYS)
     granted = rng.random(n) < ASYLUM_GRANTED_SHARE
