@@ -2,12 +2,15 @@
 histories repaired (step 1), classified by a residence rule (step 2), and the open
 crossings given provisional probabilities (step 3).
 
-The stage runs it once with the configured rule, the sensitivity table once per rule, and
-the backtest once per cut date; events (step 4) and stocks (step 5) read its result.
+The stage runs it once with the configured rule and the sensitivity table once for each
+other rule (from the same step-1 result); the backtest refits the model at each cut from
+the run's pool and known days, without running the chain again. Events (step 4) and
+stocks (step 5) read its result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,8 +20,12 @@ from regmig.config import EstimateConfig, ResidenceRule
 from regmig.estimators.inputs import EstimateInputs
 from regmig.estimators.step1_histories import ends
 from regmig.estimators.step1_histories.sequences import RepairCounts
-from regmig.estimators.step2_rule import initial_residence
-from regmig.estimators.step2_rule.classify import classify_histories
+from regmig.estimators.step2_rule import as_of, initial_residence
+from regmig.estimators.step2_rule.classify import (
+    RepairedHistories,
+    classify_repaired,
+    repaired_histories,
+)
 from regmig.estimators.step3_provisional import features, scoring, training
 
 KINDS = {"arrival": "immigration", "departure": "emigration"}
@@ -28,21 +35,26 @@ KINDS = {"arrival": "immigration", "departure": "emigration"}
 class RuleRun:
     rule: ResidenceRule
     data_end: date
-    #: classified crossings with travel days and probability_ltm
+    #: classified crossings with probability_ltm
     history: pl.DataFrame
     initial: pl.DataFrame
     repairs: RepairCounts
     model: training.ProvisionalModel | None
+    #: the history with its known days (`step2_rule.as_of.with_known_days`, guessed
+    #: departures unseen, travel history): what any earlier day's view is built from
+    known: pl.DataFrame
+    #: the provisional model's training rows, for a fit at any cut (the backtest)
+    pool: training.TrainingPool
+    #: step 1's result, for runs of other rules on the same inputs
+    repaired: RepairedHistories
 
 
-def run_rule(
-    inputs: EstimateInputs, config: EstimateConfig, rule: ResidenceRule, country: str
-) -> RuleRun:
-    known = initial_residence.from_register(inputs.register, inputs.observation_start)
-    classified = classify_histories(
+def repair_inputs(inputs: EstimateInputs, config: EstimateConfig,
+                  country: str) -> RepairedHistories:
+    """Step 1 on the stage's inputs: repaired histories and initial statuses."""
+    return repaired_histories(
         inputs.crossings,
-        known,
-        rule,
+        initial_residence.from_register(inputs.register, inputs.observation_start),
         inputs.data_end,
         config.repair_policy,
         source="core.crossings",
@@ -52,15 +64,25 @@ def run_rule(
             inputs.persons, country),
         home_periods=ends.home_periods(inputs.register, inputs.permits),
     )
-    history = features.with_travel_days(classified.crossings)
-    rule_config = _with_rule(config, rule)
-    model = training.fit(history, inputs, rule_config, country)
-    history = scoring.probabilities(history, model, inputs, rule_config, country)
+
+
+def run_rule(
+    inputs: EstimateInputs, config: EstimateConfig, rule: ResidenceRule, country: str,
+    repaired: RepairedHistories | None = None,
+) -> RuleRun:
+    """Steps 1-3; `repaired`: step 1 already done on these inputs (it does not depend on
+    the rule)."""
+    repaired = repaired or repair_inputs(inputs, config, country)
+    classified = classify_repaired(repaired, rule, inputs.data_end)
+    rule_config = dataclasses.replace(config, rule=rule)
+    known = features.with_travel_history(
+        as_of.without_guessed_departures(as_of.with_known_days(classified.crossings)))
+    pool = training.training_pool(known, inputs, rule_config, country)
+    view = training.view_at(known, inputs, rule_config, country,
+                            features.days(inputs.data_end))
+    model, p_open = training.fit_at(pool, view, rule_config)
+    history = classified.crossings.sort("person_id", "seq")
+    history = history.with_columns(
+        probability_ltm=scoring.probabilities(history, view, p_open))
     return RuleRun(rule, inputs.data_end, history, classified.initial, classified.repairs,
-                   model)
-
-
-def _with_rule(config: EstimateConfig, rule: ResidenceRule) -> EstimateConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, rule=rule)
+                   model, known, pool, repaired)

@@ -101,11 +101,13 @@ def estimate(
                            window_days=pl.lit(est.rule.window_days))
         with clock.step("sensitivity"):
             sensitivity = sensitivity_table(
-                inputs, est, config.country, year, computed={est.rule: totals})
+                inputs, est, config.country, year, computed={est.rule: totals},
+                repaired=run.repaired)
         with clock.step("backtest"):
             revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
                 rule=pl.lit(est.rule.label))
-        quality = _quality(run, inputs.register, revisions)
+        quality = _quality(run, inputs.register,
+                           revisions.filter(pl.col("period") == "year"))
         with clock.step("write"):
             counts = _write(con, run_id, run, events, stock, spells, totals, sensitivity,
                             revisions, quality)
@@ -117,6 +119,7 @@ def estimate(
         summary.totals = totals.filter(
             (pl.col("period") == "year") & (pl.col("year") == year)
             & (pl.col("breakdown") == "total")).to_dicts()
+        revisions = revisions.filter(pl.col("period") == "year")
         if revisions.height:
             summary.backtests_covered = (
                 f"{int(revisions['covered'].sum())} of {revisions.height} intervals cover "

@@ -75,8 +75,10 @@ def imputed_dates(
     Which side is away: by `home_periods` (person_id, home_from, home_to: the spans in
     which the records have the person living here) when given, else the side of the
     person's shorter usual legs."""
+    # Only the persons with a gap need their usual legs.
+    theirs = ordered.filter(pl.col("person_id").is_in(gaps["person_id"].unique().implode()))
     lengths = gaps.select("person_id", "previous_date", "crossing_date", "direction").join(
-        usual_leg_lengths(complete_legs(ordered)), on="person_id", how="left",
+        usual_leg_lengths(complete_legs(theirs)), on="person_id", how="left",
         maintain_order="left")
     if home_periods is not None:
         lengths = lengths.with_columns(trip_is_away=home_here(gaps, home_periods))

@@ -69,9 +69,11 @@ def repair(
     (`ends.home_periods`).
     """
     ordered = order_crossings(crossings)
-    same_as_previous = (
-        pl.col("direction") == pl.col("direction").shift(1).over("person_id")
-    ).fill_null(False)
+    # Rows are sorted by person: the row before is the person's previous crossing when
+    # it is the same person (a shift over the whole frame, no grouping).
+    same_person = pl.col("person_id") == pl.col("person_id").shift(1)
+    same_as_previous = (same_person & (pl.col("direction") == pl.col("direction").shift(1))
+                        ).fill_null(False)
     ordered = ordered.with_columns(breaks=same_as_previous)
     broken = ordered.filter("breaks")
     persons = broken["person_id"].n_unique()
@@ -84,6 +86,8 @@ def repair(
             f"{source}: person {first['person_id']}, {where}: two consecutive "
             f"{first['direction']}s ({broken.height} such pairs; repair_policy = refuse)"
         )
+    if not broken.height:
+        return _numbered(ordered.with_columns(imputed=pl.lit(False))), RepairCounts(0, 0, 0, 0)
     if policy == "drop":
         # Dropping the second of a pair can create a new pair with the next crossing
         # (a, a, a): keep only the first crossing of each run of one direction.
@@ -118,9 +122,14 @@ def repair(
             how="diagonal_relaxed",
         )
         counts = RepairCounts(broken.height, broken.height, 0, persons)
-    history = (
-        repaired.sort("person_id", "order_key")
-        .with_columns(seq=pl.int_range(1, pl.len() + 1).over("person_id").cast(pl.Int32))
-        .drop("breaks", "order_key")
-    )
-    return history, counts
+    return _numbered(repaired.sort("person_id", "order_key")), counts
+
+
+def _numbered(ordered: pl.DataFrame) -> pl.DataFrame:
+    """`seq` 1, 2, ... within each person of a frame sorted by person and order: the row's
+    position less that of the person's first row (no grouping)."""
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_row = (pl.col("person_id") != pl.col("person_id").shift(1)).fill_null(True)
+    start = pl.when(first_row).then(position).forward_fill()
+    return ordered.with_columns(seq=(position - start + 1).cast(pl.Int32)).drop(
+        "breaks", "order_key")

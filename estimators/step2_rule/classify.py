@@ -18,28 +18,37 @@ from regmig.estimators.step2_rule.residence_rule import classify
 
 
 @dataclass(frozen=True)
+class RepairedHistories:
+    """Step 1's result, and the initial statuses: what every rule starts from."""
+
+    crossings: pl.DataFrame  # sequences repaired: seq, imputed, attributes carried
+    initial: pl.DataFrame  # initial_residence.INITIAL_COLUMNS
+    repairs: RepairCounts
+
+
+@dataclass(frozen=True)
 class ClassifiedHistories:
     crossings: pl.DataFrame  # residence_rule.classify output, plus `imputed`
     initial: pl.DataFrame  # initial_residence.INITIAL_COLUMNS
     repairs: RepairCounts
 
 
-def classify_histories(
+def repaired_histories(
     crossings: pl.DataFrame,
     known_initial: pl.DataFrame | None,
-    rule: ResidenceRule,
     data_end: date,
     repair_policy: RepairPolicy,
     source: str = "crossings",
     persons: pl.DataFrame | None = None,
     evidence: pl.DataFrame | None = None,
     home_periods: pl.DataFrame | None = None,
-) -> ClassifiedHistories:
+) -> RepairedHistories:
     """`crossings`: person_id, crossing_date, direction (+ crossed_at, delivery_order,
     record_id and any attributes, carried through). `persons`: everyone whose initial
     status is wanted (default: those who crossed). `evidence`: register and permit
     evidence (`step1_histories.ends.record_evidence`) and `home_periods`
-    (`step1_histories.ends.home_periods`), used by the "evidence" policy."""
+    (`step1_histories.ends.home_periods`), used by the "evidence" policy. Nothing here
+    depends on the rule."""
     history, repairs = repair(crossings, repair_policy, source, home_periods)
     if repair_policy == "evidence" and evidence is not None:
         history, settled, found = ends.repair_ends(
@@ -51,5 +60,26 @@ def classify_histories(
     if persons is None:
         persons = history.select("person_id").unique()
     initial = initial_residence.complete(persons, history, known_initial)
-    classified = classify(history, initial, rule, data_end)
-    return ClassifiedHistories(classified, initial, repairs)
+    return RepairedHistories(history, initial, repairs)
+
+
+def classify_repaired(repaired: RepairedHistories, rule: ResidenceRule,
+                      data_end: date) -> ClassifiedHistories:
+    return ClassifiedHistories(classify(repaired.crossings, repaired.initial, rule,
+                                        data_end), repaired.initial, repaired.repairs)
+
+
+def classify_histories(
+    crossings: pl.DataFrame,
+    known_initial: pl.DataFrame | None,
+    rule: ResidenceRule,
+    data_end: date,
+    repair_policy: RepairPolicy,
+    source: str = "crossings",
+    **step1: pl.DataFrame | None,
+) -> ClassifiedHistories:
+    """Step 1 (`repaired_histories`; `step1`: its persons, evidence and home_periods) and
+    the rule."""
+    repaired = repaired_histories(crossings, known_initial, data_end, repair_policy, source,
+                                  **step1)
+    return classify_repaired(repaired, rule, data_end)

@@ -61,7 +61,10 @@ def classify(
     Returns the crossings with res_status_before, res_status_after, migrating (the status
     before is the opposite of the crossing's direction), qualifies (the days after it
     reach V on its own side within W), decision_date (when its own days settle that),
-    is_long_term_migration, resolved and the dates finalised (empty until settled).
+    is_long_term_migration, resolved and the dates finalised (empty until settled); and
+    the days on which data ending then would first have settled each result (empty when
+    the data do not reach it): outcome_known_on (its own outcome, `qualifies`),
+    status_before_known_on and ltm_known_on (resolved on and after it).
     """
     v = rule.threshold_days
     slack = rule.window_days - rule.threshold_days
@@ -85,6 +88,7 @@ def classify(
     df = _finalisation(df, slack, pl.col("decision") - pl.col("qualifies").cast(pl.Int64),
                        "known")
     settled = pl.col("ltm_known") <= end
+    own_known = pl.col("decision") - pl.col("qualifies").cast(pl.Int64)
     return df.with_columns(
         resolved=settled,
         is_long_term_migration=pl.when(settled).then(pl.col("ltm")),
@@ -96,6 +100,11 @@ def classify(
             pl.when(pl.col("rb_known") <= end).then("rb_final")
         ),
         decision_date=_as_date(pl.col("decision")),
+        # The days on which data ending then would first have shown each result: what
+        # lets a later step see any crossing as it looked on an earlier day.
+        outcome_known_on=_as_date(pl.when(own_known <= end).then(own_known)),
+        status_before_known_on=_as_date(pl.when(pl.col("rb_known") <= end).then("rb_known")),
+        ltm_known_on=_as_date(pl.when(settled).then("ltm_known")),
     ).drop(
         "t", "arrival", "prank", "gap", "in_start", "out_start", "in_end", "out_end", "ltm",
         "decision", "res_status_initial",

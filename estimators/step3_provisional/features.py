@@ -19,12 +19,9 @@ import polars as pl
 from regmig.config import ResidenceRule
 from regmig.estimators.ages import age_in_years
 from regmig.estimators.inputs import EstimateInputs
-from regmig.estimators.step1_histories.ends import AFTER_USUAL_STAY
-from regmig.estimators.step2_rule.residence_rule import cumulative_days
+from regmig.estimators.step2_rule.as_of import last_crossing
 
 _EPOCH = date(1970, 1, 1)
-#: Stride between crossings of one day in the as-of search key (seq < stride).
-_SEQ_STRIDE = 1 << 20
 #: Validity left (days) of a permit without an end date: beyond any window.
 PERMIT_OPEN_ENDED_DAYS = 3 * 365
 
@@ -68,123 +65,49 @@ FEATURES = (
     "permit_years_left",
     "deregistered_emigration",
     "deregistered_emigration_on_own_side",
+    "own_days_over_7_on_own_side",
+    "own_days_over_14_on_own_side",
+    "own_days_over_21_on_own_side",
+    "own_days_over_45_on_own_side",
+    "own_days_over_60_on_own_side",
+    "no_usual_leg",
+    "beyond_usual_leg_on_own_side",
+    "usual_leg",
 )
-
 
 
 def days(day: date) -> int:
     return (day - _EPOCH).days
 
 
-def with_travel_days(classified: pl.DataFrame) -> pl.DataFrame:
-    """Add t (days), arrival, in_start/out_start (days in/out before the crossing) and
-    trips_year_before (crossings in the 365 days before) to a classified history."""
-    frame = classified.sort("person_id", "seq").with_columns(
-        t=pl.col("crossing_date").cast(pl.Int32).cast(pl.Int64),
-        arrival=pl.col("direction") == "arrival",
-    )
-    frame = cumulative_days(frame).drop("in_end", "out_end", "gap")
-    # A crossing imputed to repair a history is known only once the record that showed
-    # it missing is: the next crossing (two in a row in one direction), or its own date
-    # when it is the last (dated by a deregistration or a usual stay).
-    imputed = pl.col("imputed").fill_null(False) if "imputed" in frame.columns else False
-    next_t = pl.col("t").shift(-1).over("person_id")
-    frame = frame.with_columns(
-        seen_from=pl.when(imputed & next_t.is_not_null()).then(next_t).otherwise("t")
-    )
-    year_before = _as_of(
-        frame.select("person_id", "seq", at=pl.col("t") - 366), frame, strategy="forward"
-    )
-    return frame.join(
+def with_travel_history(history: pl.DataFrame) -> pl.DataFrame:
+    """Add to a history from `step2_rule.as_of.with_known_days` what the person's travel
+    before each crossing says: trips_year_before (crossings in the 365 days before it),
+    usual_leg_log and legs_before (mean log1p length of, and number of, the person's
+    complete legs of the same kind before it: trips for a departure, stays for an
+    arrival; all over by the crossing's day, so known whenever it is)."""
+    year_before = last_crossing(
+        history.select("person_id", "seq", at=pl.col("t") - 366), history,
+        strategy="forward")
+    # The leg a crossing opens lasts until the next one; legs of one kind are every other
+    # row of a person, so their running sums per (person, direction), less the leg just
+    # before (the one the crossing closes the other kind of), give the earlier ones.
+    leg = (pl.col("t").shift(-1).over("person_id") - pl.col("t"))
+    same_kind = ["person_id", "arrival"]
+    legs = history.select(
+        "person_id", "seq", "arrival",
+        leg_log=leg.log1p(), has_leg=leg.is_not_null().cast(pl.Int32)).with_columns(
+        sum_before=pl.col("leg_log").fill_null(0).cum_sum().over(same_kind)
+        - pl.col("leg_log").fill_null(0),
+        count_before=pl.col("has_leg").cum_sum().over(same_kind) - pl.col("has_leg"))
+    return history.join(
         year_before.select("person_id", "seq", trips_year_before=pl.col("seq")
                            - pl.col("k_seq").fill_null(pl.col("seq"))),
-        on=["person_id", "seq"],
-        how="left",
-    )
-
-
-#: seen_from of a crossing never taken as known (see `without_guessed_departures`).
-_NEVER_SEEN = 1 << 40
-
-
-def without_guessed_departures(history: pl.DataFrame) -> pl.DataFrame:
-    """Mark as never seen a visitor's last departure imputed after their usual stay
-    (`step1_histories.ends.AFTER_USUAL_STAY`).
-
-    That guess is made only at the data end, and for crossings made long before it only
-    when no later crossing came: a visitor who stayed on and left on record never carries
-    it in the training rows, while the same visitor open at the data end would. Both are
-    therefore seen from their recorded crossings alone; the model learns from the past
-    how such stays turned out (the guessed departures of the past in its labels).
-    """
-    if AFTER_USUAL_STAY not in history.columns:
-        return history
-    return history.with_columns(
-        seen_from=pl.when(pl.col(AFTER_USUAL_STAY).fill_null(False))
-        .then(pl.lit(_NEVER_SEEN, pl.Int64))
-        .otherwise("seen_from")
-    )
-
-
-def _as_of(queries: pl.DataFrame, history: pl.DataFrame, strategy: str) -> pl.DataFrame:
-    """For each query (person_id, at), the person's last crossing dated on or before `at`
-    (strategy="backward") or first dated after it ("forward"), as k_* columns, with the
-    crossing before that one as p_* columns and the day it became known, k_seen_from."""
-    names = ("seq", "t", "arrival", "in_start", "out_start")
-    right = history.select(
-        "person_id",
-        *[pl.col(name).alias(f"k_{name}") for name in names],
-        *[pl.col(name).shift(1).over("person_id").alias(f"p_{name}") for name in names],
-        key=pl.col("t") * _SEQ_STRIDE + pl.col("seq"),
-        k_seen_from=pl.col("seen_from") if "seen_from" in history.columns else pl.col("t"),
-    ).sort("key")
-    offset = _SEQ_STRIDE - 1 if strategy == "backward" else _SEQ_STRIDE
-    left = queries.with_columns(key=pl.col("at") * _SEQ_STRIDE + offset).sort("key")
-    return left.join_asof(
-        right, on="key", by="person_id", strategy=strategy, check_sortedness=False
-    ).drop("key")
-
-
-def lag_states(history: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
-    """State of crossings (person_id, seq) as seen on day `at` (inclusive).
-
-    `history` comes from `with_travel_days`. Adds lag, own/other days observed (days t ..
-    at), on_own_side (the person is on the crossing's side now), spell (days since the
-    last crossing) and trips_since (crossings made after it).
-
-    A crossing imputed from records made after `at` was not known on `at`: the state is
-    the one the crossings known then give. (Such a crossing is the last one dated by
-    `at`, its revealing record coming later; so the one before it stands instead.) Past
-    crossings are thus seen as the open ones are at the data end, before later records
-    repair their histories.
-    """
-    base = queries.join(
-        history.select("person_id", "seq", "t", "arrival", "in_start", "out_start"),
-        on=["person_id", "seq"],
-        how="left",
-    )
-    found = _as_of(base, history, strategy="backward")
-    unseen = ((pl.col("k_seen_from") > pl.col("at")) & (pl.col("k_seq") != pl.col("seq"))
-              ).fill_null(False)
-    found = found.with_columns(
-        pl.when(unseen).then(f"p_{name}").otherwise(f"k_{name}").alias(f"k_{name}")
-        for name in ("seq", "t", "arrival", "in_start", "out_start")
-    ).drop("k_seen_from", *[f"p_{name}" for name in
-                             ("seq", "t", "arrival", "in_start", "out_start")])
-    through = pl.col("at") + 1 - pl.col("k_t")
-    in_through = pl.col("k_in_start") + pl.col("k_arrival").cast(pl.Int64) * through
-    out_through = pl.col("k_out_start") + (~pl.col("k_arrival")).cast(pl.Int64) * through
-    return found.with_columns(
-        lag=pl.col("at") - pl.col("t"),
-        own_days=pl.when("arrival")
-        .then(in_through - pl.col("in_start"))
-        .otherwise(out_through - pl.col("out_start")),
-        on_own_side=pl.col("k_arrival") == pl.col("arrival"),
-        spell=pl.col("at") - pl.col("k_t"),
-        trips_since=pl.col("k_seq") - pl.col("seq"),
-    ).with_columns(other_days=pl.col("lag") + 1 - pl.col("own_days")).drop(
-        "k_seq", "k_t", "k_arrival", "k_in_start", "k_out_start", "in_start", "out_start"
-    )
+        on=["person_id", "seq"], how="left").join(
+        legs.select("person_id", "seq", legs_before="count_before",
+                    usual_leg_log=pl.when(pl.col("count_before") > 0).then(
+                        pl.col("sum_before") / pl.col("count_before"))),
+        on=["person_id", "seq"], how="left")
 
 
 def attributes(states: pl.DataFrame, inputs: EstimateInputs, country: str) -> pl.DataFrame:
@@ -267,7 +190,6 @@ def attributes(states: pl.DataFrame, inputs: EstimateInputs, country: str) -> pl
     )
 
 
-
 def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
     v, w = rule.threshold_days, rule.window_days
     own_side = pl.col("on_own_side").cast(pl.Float64)
@@ -327,6 +249,16 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
         / 365,
         "deregistered_emigration": flag("deregistered_emigration"),
         "deregistered_emigration_on_own_side": flag("deregistered_emigration") * own_side,
+        # How long the person has now been away (or here) against how long their legs of
+        # this kind usually last: a resident three weeks abroad who usually travels for
+        # a week is not on one of their trips.
+        **{f"own_days_over_{k}_on_own_side": (pl.col("own_days") > k).cast(pl.Float64)
+           * own_side for k in (7, 14, 21, 45, 60)},
+        "no_usual_leg": pl.col("usual_leg_log").is_null().cast(pl.Float64),
+        "beyond_usual_leg_on_own_side": (pl.col("own_days").log1p()
+                                         - pl.col("usual_leg_log").fill_null(0)).clip(-3, 6)
+        * pl.col("usual_leg_log").is_not_null().cast(pl.Float64) * own_side,
+        "usual_leg": pl.col("usual_leg_log").fill_null(0) / 6,
     }
     return (
         frame.select(**{name: columns[name].cast(pl.Float64) for name in FEATURES})
@@ -335,37 +267,35 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
     )
 
 
+def settled_moves_before(history: pl.DataFrame, states: pl.DataFrame) -> pl.DataFrame:
+    """migrated_in_before / migrated_out_before of each state row (person_id, seq, at):
+    an earlier long-term immigration / emigration of the person, settled by `at`. They
+    tell an immigrant leaving from a resident on a trip, and a returning emigrant from a
+    visitor."""
+    moves = history.filter(pl.col("is_long_term_migration").fill_null(False)).select(
+        "person_id", m_seq="seq", m_arrival="arrival",
+        m_known=pl.col("ltm_known_on").cast(pl.Int32).cast(pl.Int64))
+    found = states.select("person_id", "seq", "at").join(moves, on="person_id").filter(
+        (pl.col("m_seq") < pl.col("seq")) & (pl.col("m_known") <= pl.col("at"))
+    ).group_by("person_id", "seq", "at").agg(
+        migrated_in_before=pl.col("m_arrival").any(),
+        migrated_out_before=(~pl.col("m_arrival")).any())
+    return states.join(found, on=["person_id", "seq", "at"], how="left").with_columns(
+        pl.col("migrated_in_before", "migrated_out_before").fill_null(False))
 
-def model_frame(history: pl.DataFrame, rows: pl.DataFrame, inputs: EstimateInputs,
-                 country: str) -> pl.DataFrame:
-    """Model inputs of (crossing, day) rows, in the order of `rows`. The person's earlier
-    long-term moves (as classified with the data at hand) tell an immigrant leaving from a
-    resident on a trip, and a returning emigrant from a visitor."""
-    moves = history.select(
-        "person_id", "seq", "trips_year_before",
-        migrated_in_before=(
-            (pl.col("arrival") & pl.col("migrating") & pl.col("qualifies")).cast(pl.Int32)
-            .cum_sum().over("person_id").shift(1).over("person_id").fill_null(0) > 0
-        ),
-        migrated_out_before=(
-            (~pl.col("arrival") & pl.col("migrating") & pl.col("qualifies")).cast(pl.Int32)
-            .cum_sum().over("person_id").shift(1).over("person_id").fill_null(0) > 0
-        ),
-    )
-    queries = rows.select("person_id", "seq", "at").with_row_index("_row")
+
+def model_frame(history: pl.DataFrame, states: pl.DataFrame, inputs: EstimateInputs,
+                country: str) -> pl.DataFrame:
+    """Model inputs of crossings as seen on a day: `states` (person_id, seq, at and the
+    `step2_rule.as_of.days_as_of` columns), in their order, with the travel history, the
+    settled earlier moves and what the records say of the person then."""
+    ordered = states.with_row_index("_row")
+    trips = history.select("person_id", "seq", "trips_year_before", "usual_leg_log")
     return (
-        attributes(lag_states(history, queries), inputs, country)
-        .join(moves, on=["person_id", "seq"], how="left")
+        attributes(settled_moves_before(history, ordered), inputs, country)
+        .join(trips, on=["person_id", "seq"], how="left")
         .sort("_row")
         .drop("_row")
     )
 
 
-def open_crossings(history: pl.DataFrame, data_end: date) -> pl.DataFrame:
-    """Migrating crossings whose own outcome the data do not settle yet (person_id, seq,
-    at = the data end): the ones the model gives a probability."""
-    decision = pl.col("decision_date").cast(pl.Int32).cast(pl.Int64)
-    end = days(data_end)
-    return history.filter(
-        ~pl.col("resolved") & pl.col("migrating") & (decision > end)
-    ).select("person_id", "seq", at=pl.lit(end, pl.Int64))

@@ -1,37 +1,42 @@
-"""Training of the provisional model: one logistic model per lag band and direction.
+"""Training of the provisional model: one logistic model per lag band and direction, fitted
+on crossings as the data showed them on earlier days.
 
-Arrivals and departures have a model each per lag band (provisional_lag_step_days wide),
-fitted from the last band to the first: a crossing seen undecided at a lag in band j is
-labelled with what the data end says of it, its outcome when settled, else the
-probability the later bands give it as it stands at the data end. So the first bands
-learn from crossings made weeks before the data end, not only from those whose window
-has closed, and a changing population reaches the estimates at once (a single model on
-closed windows lagged by more than W, and on synthetic data under-estimated a rising
-emigration by 5-20%).
+Training rows are (crossing, day) pairs: a crossing seen on a day within a lag band after
+it, when on that day it was open, exactly as the rule would have said with the data
+ending then (`step2_rule.as_of`: migrating as known then, its own outcome undecided, the
+long-term flag unsettled). The rows do not depend on the day the model is fitted at, so
+one pool serves the estimate at the data end and every backtest cut (`fit_at`).
 
-The model error on totals (beyond the Bernoulli noise of the outcomes) comes from
-time-blocked cross-validation on the training crossings.
+Fitted at a cut, from the last band back to the first: a row seen in band j is labelled
+with what the data up to the cut say of its crossing: its long-term flag when settled by
+then, else the probability the later bands give it as it stands at the cut, else its
+provisional flag. So the first bands learn from crossings made weeks before the cut, not
+only from those whose window has closed, and a changing population reaches the estimates
+at once. The model error on totals (beyond the Bernoulli noise of the outcomes) comes
+from time-blocked validation on the training rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import polars as pl
 
 from regmig.config import EstimateConfig, ResidenceRule
 from regmig.estimators.inputs import EstimateInputs
+from regmig.estimators.step2_rule.as_of import rule_as_of
 from regmig.estimators.step3_provisional.features import (
     FEATURES,
     days,
     design_matrix,
     model_frame,
-    open_crossings,
-    without_guessed_departures,
 )
 from regmig.estimators.step3_provisional.logistic import fit_logistic, logistic
+
+
+def _day(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Int32).cast(pl.Int64)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,6 @@ class ProvisionalModel:
         return out
 
 
-
 def lag_bands(rule: ResidenceRule, config: EstimateConfig) -> np.ndarray:
     """First lag of each band: 0, step, 2 step, ... below W (a last band shorter than
     half a step joins the one before). Band j runs to the next start, the last to W."""
@@ -70,142 +74,186 @@ def band_of(lag: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(starts, lag, side="right") - 1, 0, len(starts) - 1)
 
 
-def training_rows(
-    history: pl.DataFrame, data_end: date, config: EstimateConfig
-) -> pl.DataFrame:
-    """One row per migrating crossing and lag band it was still undecided in, seen at a
-    lag inside the band, for crossings made at least the band's end before the data end.
+@dataclass(frozen=True)
+class TrainingPool:
+    """The training rows of every cut: person_id, seq, band, arrival, t, at (the day the
+    crossing is seen), keep_share (of the sampling), is_ltm, ltm_known and revealed_from
+    (days), with their design matrix."""
 
-    Columns: person_id, seq, band, arrival, t, at (the day it is seen), weight and
-    sampling_weight. The lag inside the band is spread over the crossings (a hash), so
-    every lag at which a crossing may be open is seen. Crossings count less the older
-    they are (provisional_half_life_days) and those older than provisional_training_days
-    are left out. Crossings that look like failing (by the data at hand) are sampled down
-    to provisional_max_training_rows per band and direction, the kept ones weighted up
-    (sampling_weight): the few that look like migrations are all kept.
-    """
+    rows: pl.DataFrame
+    design: np.ndarray
+
+
+def training_pool(
+    history: pl.DataFrame, inputs: EstimateInputs, config: EstimateConfig, country: str
+) -> TrainingPool:
+    """Every (crossing, day) a cut before the data end could train on: for each lag band,
+    each crossing seen at a lag inside it (spread over the crossings by a hash, so that
+    every lag at which a crossing may be open is seen) when it was open on that day.
+
+    `history`: `step2_rule.as_of.with_known_days` of a classified history, guessed
+    departures unseen. Crossings that look like failing (by all the data) are sampled
+    down to provisional_max_training_rows per band and direction within the data end's
+    training window, the kept ones weighted up; those that qualify are all kept."""
     rule = config.rule
-    end = days(data_end)
+    end = days(inputs.data_end)
     starts = lag_bands(rule, config)
     ends = np.r_[starts[1:], rule.window_days]
-    decision = pl.col("decision_date").cast(pl.Int32).cast(pl.Int64)
-    migrating = history.filter("migrating").select(
-        "person_id", "seq", "arrival", "t", "qualifies", "seen_from", decision=decision
-    )
     spread = (pl.col("person_id").cast(pl.UInt64) * 7919 + pl.col("seq").cast(pl.UInt64)
               * 104_729 + config.provisional_seed)
+    crossings = history.select(
+        "person_id", "seq", "arrival", "t", "qualifies", "migrating", "revealed_from",
+        "seen_from", is_ltm=pl.col("is_long_term_migration").fill_null(False),
+        outcome_known=_day("outcome_known_on"), before_known=_day("status_before_known_on"),
+        ltm_known=_day("ltm_known_on"))
+    # Open on a day as far as all the data tell: its outcome not known yet (or known only
+    # through a crossing imputed later), migrating or its status before not known yet,
+    # and already known itself. The last day that can hold bounds the bands tried.
+    crossings = crossings.with_columns(
+        open_until=pl.max_horizontal(pl.col("outcome_known").fill_null(1 << 40),
+                                     "revealed_from"),
+        before_until=pl.when("migrating").then(1 << 40).otherwise(
+            pl.col("before_known").fill_null(1 << 40)),
+    ).filter((pl.col("open_until") > pl.col("t")) & (pl.col("before_until") > pl.col("t")))
     parts = []
     for band, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        newest = end - hi
-        parts.append(migrating.filter(
-            (pl.col("t") <= newest) & (pl.col("t") > newest - config.provisional_training_days)
+        parts.append(crossings.filter(
+            (pl.col("t") <= end - hi) & (pl.col("open_until") > pl.col("t") + lo)
         ).with_columns(
             band=pl.lit(band, pl.Int32),
             at=pl.col("t") + lo + (spread % (hi - lo)).cast(pl.Int64),
-            age=newest - pl.col("t"),
-        # Undecided on the day, and already known then (not imputed from later records).
-        ).filter((pl.col("decision") > pl.col("at")) & (pl.col("seen_from") <= pl.col("at"))))
-    rows = pl.concat(parts)
-    half_life = config.provisional_half_life_days
-    recency = (pl.lit(0.5) ** (pl.col("age") / half_life)) if half_life > 0 else pl.lit(1.0)
+            window_end=pl.lit(end - hi, pl.Int64)))
+    rows = pl.concat(parts).filter(
+        (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
+        & (pl.col("seen_from") <= pl.col("at")))
     failing = ~pl.col("qualifies")
-    n_failing = failing.sum().over("band", "arrival")
+    recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
+    n_failing = (failing & recent).sum().over("band", "arrival")
     keep_share = pl.when(failing).then(
-        pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows / n_failing)
+        pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows
+                          / n_failing.clip(1))
     ).otherwise(1.0)
     uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
                % 1_000_003) / 1_000_003
-    return (
-        rows.with_columns(keep_share=keep_share)
-        .filter(uniform < pl.col("keep_share"))
-        .with_columns(weight=recency / pl.col("keep_share"),
-                      sampling_weight=1 / pl.col("keep_share"))
-        .select("person_id", "seq", "band", "arrival", "t", "at", "weight",
-                "sampling_weight")
-        .sort("band", "person_id", "seq")
-    )
+    rows = (rows.with_columns(keep_share=keep_share).filter(uniform < pl.col("keep_share"))
+            .sort("band", "person_id", "seq"))
+    states = rule_as_of(history, rows.select("person_id", "seq", "at"), rule)
+    rows = rows.join(states.select("person_id", "seq", "at", "open_at"),
+                     on=["person_id", "seq", "at"], how="left", maintain_order="left"
+                     ).filter(pl.col("open_at").fill_null(False))
+    states = rows.select("person_id", "seq", "at").join(
+        states, on=["person_id", "seq", "at"], how="left", maintain_order="left")
+    design = design_matrix(model_frame(history, states, inputs, country), rule)
+    return TrainingPool(rows.select("person_id", "seq", "band", "arrival", "t", "at",
+                                    "keep_share", "is_ltm", "ltm_known", "revealed_from"),
+                        design)
 
 
+@dataclass(frozen=True)
+class CutView:
+    """The crossings made by a cut day and unresolved then, as the data up to it show
+    them: `states` (person_id, seq, arrival, lag, open_at, flag: the provisional 0/1 of
+    the ones not open), and the open ones (`open_rows`, with their `design`)."""
 
-def _known_outcome() -> pl.Expr:
-    """What the data at hand say of a crossing that is not open: its long-term flag when
-    resolved, else (own outcome settled, status before not yet) the provisional one."""
-    return (pl.when("resolved").then(pl.col("is_long_term_migration"))
-            .otherwise(pl.col("migrating") & pl.col("qualifies")).cast(pl.Float64))
+    cut: int
+    states: pl.DataFrame
+    open_rows: pl.DataFrame
+    design: np.ndarray
 
 
-def fit(
-    history: pl.DataFrame, inputs: EstimateInputs, config: EstimateConfig, country: str
-) -> ProvisionalModel | None:
-    """Train on the crossings of `history` (from `with_travel_days` on a classified
-    frame); None when too few windows have closed by the data end.
-
-    One model per lag band, fitted from the last band to the first. A crossing seen
-    undecided at a lag in band j is labelled with what the data end says of it: its
-    outcome when settled, else the probability the later bands' models (already fitted)
-    give it as it stands at the data end. So each band learns from every crossing made at
-    least its end before the data end, the first bands from crossings made weeks before,
-    and a change in the population reaches the estimates without waiting for windows to
-    close; and training crossings are seen, and labelled, as the open ones are scored."""
+def view_at(history: pl.DataFrame, inputs: EstimateInputs, config: EstimateConfig,
+            country: str, cut: int) -> CutView:
+    """The view on day `cut` (days since 1970) of `history` (as for `training_pool`)."""
     rule = config.rule
-    history = without_guessed_departures(history)
-    closed = history.filter(
-        pl.col("migrating") & (pl.col("t") + rule.window_days <= days(inputs.data_end))
-    ).height
-    if closed < config.provisional_min_training:
-        return None
-    rows = training_rows(history, inputs.data_end, config)
-    if rows.is_empty():
-        return None
+    made = history.filter((pl.col("t") <= cut) & (pl.col("seen_from") <= cut))
+    unresolved = made.filter(~((_day("ltm_known_on") <= cut)
+                               & (pl.col("revealed_from") <= cut)).fill_null(False))
+    states = rule_as_of(history, unresolved.select("person_id", "seq",
+                                                    at=pl.lit(cut, pl.Int64)), rule)
+    states = states.filter(~pl.col("resolved_at")).with_columns(
+        flag=(pl.col("migrating_at") & pl.col("qualifies_at")).cast(pl.Float64))
+    open_states = states.filter("open_at").sort("person_id", "seq")
     starts = lag_bands(rule, config)
-    open_now = open_crossings(history, inputs.data_end).with_row_index("open_row")
-    frame = model_frame(history, pl.concat([
-        rows.select("person_id", "seq", "at"), open_now.select("person_id", "seq", "at"),
-    ]), inputs, country)
-    design = design_matrix(frame, rule)
-    x_rows, x_open = design[: rows.height], design[rows.height:]
-    open_band = band_of(frame["lag"].to_numpy()[rows.height:], starts)
-    open_arrival = frame["arrival"].to_numpy()[rows.height:]
-    p_open = np.full(open_now.height, np.nan)
-    labelled = rows.join(
-        history.select("person_id", "seq", known=_known_outcome()),
-        on=["person_id", "seq"], how="left",
-    ).join(open_now.select("person_id", "seq", "open_row"), on=["person_id", "seq"],
-           how="left")
-    known = labelled["known"].to_numpy()
-    open_row = labelled["open_row"].fill_null(-1).to_numpy()
-    band = rows["band"].to_numpy()
-    arrival = rows["arrival"].to_numpy()
-    weight, sampling_weight = rows["weight"].to_numpy(), rows["sampling_weight"].to_numpy()
-    t = rows["t"].to_numpy()
+    open_rows = open_states.select(
+        "person_id", "seq", "arrival", "lag",
+        band=pl.Series(band_of(open_states["lag"].to_numpy(), starts), dtype=pl.Int32))
+    design = design_matrix(model_frame(history, open_states, inputs, country), rule)
+    return CutView(cut, states.select("person_id", "seq", "arrival", "lag", "open_at",
+                                      "flag"), open_rows, design)
+
+
+def fit_at(pool: TrainingPool, view: CutView, config: EstimateConfig
+           ) -> tuple[ProvisionalModel | None, np.ndarray]:
+    """The model fitted on the pool's rows as the data up to `view.cut` label them, and
+    the probabilities it gives the crossings open then (in `view.open_rows` order); None
+    and 0.5 each (the widest interval) when too few windows have closed by the cut."""
+    rule = config.rule
+    cut = view.cut
+    starts = lag_bands(rule, config)
+    ends = np.r_[starts[1:], rule.window_days]
+    hi = pl.Series(ends)[pool.rows["band"]] if pool.rows.height else pl.Series([], pl.Int64)
+    rows = pool.rows.with_columns(hi=hi, _index=pl.int_range(pl.len()))
+    window_end = cut - pl.col("hi")
+    rows = rows.filter((pl.col("t") <= window_end)
+                       & (pl.col("t") > window_end - config.provisional_training_days))
+    p_open = np.full(view.open_rows.height, 0.5)
+    closed = rows.filter(pl.col("t") + rule.window_days <= cut).select(
+        "person_id", "seq").n_unique()
+    if closed < config.provisional_min_training or rows.is_empty():
+        return None, p_open
+    half_life = config.provisional_half_life_days
+    age = window_end - pl.col("t")
+    recency = (pl.lit(0.5) ** (age / half_life)) if half_life > 0 else pl.lit(1.0)
+    settled = (pl.col("ltm_known") <= cut) & (pl.col("revealed_from") <= cut)
+    labelled = rows.with_columns(
+        weight=recency / pl.col("keep_share"), sampling_weight=1 / pl.col("keep_share"),
+        settled=settled.fill_null(False),
+    ).join(view.open_rows.select("person_id", "seq").with_row_index("open_row"),
+           on=["person_id", "seq"], how="left", maintain_order="left"
+    ).join(view.states.select("person_id", "seq", "flag"), on=["person_id", "seq"],
+           how="left", maintain_order="left")
+    # What the cut says of each row's crossing: settled, open (scored below), or its
+    # provisional 0/1.
+    known = labelled.select(pl.when("settled").then(pl.col("is_ltm").cast(pl.Float64))
+                            .otherwise(pl.col("flag").fill_null(0.0))).to_series().to_numpy()
+    open_row = labelled.select(pl.when("settled").then(None).otherwise("open_row")
+                               ).to_series().fill_null(-1).to_numpy().astype(np.int64)
+    x_rows = pool.design[labelled["_index"].to_numpy()]
+    band = labelled["band"].to_numpy()
+    arrival = labelled["arrival"].to_numpy()
+    weight, sampling_weight = (labelled["weight"].to_numpy(),
+                               labelled["sampling_weight"].to_numpy())
+    t = labelled["t"].to_numpy()
+    open_band = view.open_rows["band"].to_numpy()
+    open_arrival = view.open_rows["arrival"].to_numpy()
     coefficients: dict[bool, list[np.ndarray]] = {True: [], False: []}
     error_cells: list[tuple[float, float]] = []
     for direction in (True, False):
-        betas: list[np.ndarray | None] = [None] * len(starts)
+        betas: list[np.ndarray] = [np.zeros(len(FEATURES))] * len(starts)
         later: np.ndarray | None = None
         for j in reversed(range(len(starts))):
             sel = (band == j) & (arrival == direction)
-            # Crossings still open at the data end lie in later bands, scored already.
+            # Crossings still open at the cut lie in later bands, scored already.
             y = np.where(open_row[sel] >= 0, p_open[np.maximum(open_row[sel], 0)],
                          known[sel])
             if len(y):
                 betas[j] = fit_logistic(x_rows[sel], y, config.provisional_ridge,
-                                        weight[sel], start=later)
+                                        weight[sel], start=later, prior=later)
                 error_cells += _validation_cells(x_rows[sel], y, weight[sel],
                                                  sampling_weight[sel], t[sel], later,
                                                  config)
-            else:
-                betas[j] = later if later is not None else np.zeros(len(FEATURES))
+            elif later is not None:
+                betas[j] = later
             later = betas[j]
             now = (open_band == j) & (open_arrival == direction)
-            p_open[now] = logistic(x_open[now] @ later)
-        coefficients[direction] = [b for b in betas if b is not None]
+            p_open[now] = logistic(view.design[now] @ later)
+        coefficients[direction] = betas
     excess = sum(e for e, _ in error_cells)
     scale = sum(s for _, s in error_cells)
     error = float(np.sqrt(max(excess, 0.0) / scale)) if scale > 0 else 0.0
-    n_crossings = rows.select("person_id", "seq").n_unique()
-    return ProvisionalModel(tuple(starts.tolist()), coefficients, error, rows.height,
-                            n_crossings)
+    model = ProvisionalModel(tuple(starts.tolist()), coefficients, error, labelled.height,
+                             labelled.select("person_id", "seq").n_unique())
+    return model, p_open
 
 
 def _validation_cells(
@@ -227,7 +275,7 @@ def _validation_cells(
         if not train.any() or not test.any():
             continue
         beta = fit_logistic(x[train], y[train], config.provisional_ridge, weight[train],
-                            start=start)
+                            start=start, prior=start)
         p = logistic(x[test] @ beta)
         w = sampling_weight[test]
         predicted, actual = float((w * p).sum()), float((w * y[test]).sum())

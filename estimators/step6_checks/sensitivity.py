@@ -10,6 +10,7 @@ import polars as pl
 from regmig.config import SENSITIVITY_RULES, EstimateConfig, ResidenceRule
 from regmig.estimators.chain import run_rule
 from regmig.estimators.inputs import EstimateInputs
+from regmig.estimators.step2_rule.classify import RepairedHistories
 from regmig.estimators.step4_events.migration_events import migration_events
 from regmig.estimators.step4_events.totals import model_errors, tabulate
 
@@ -21,11 +22,13 @@ def sensitivity(
     year: int,
     computed: dict[ResidenceRule, pl.DataFrame] | None = None,
     rules: tuple[ResidenceRule, ...] = SENSITIVITY_RULES,
+    repaired: RepairedHistories | None = None,
 ) -> pl.DataFrame:
     """Totals of `year` under each rule (long form: one row per rule and kind).
 
     `computed`: stats.migration_totals frames already at hand for some rules (the stage's
-    own rule); the others are estimated here, through the same chain and tabulation."""
+    own rule); the others are estimated here, through the same chain and tabulation
+    (from `repaired`, step 1's result, when given: it does not depend on the rule)."""
     computed = computed or {}
     year_period = pl.DataFrame({"period": ["year"], "period_start": [date(year, 1, 1)],
                                 "period_end": [date(year, 12, 31)]})
@@ -34,7 +37,7 @@ def sensitivity(
         if rule in computed:
             table = computed[rule]
         else:
-            run = run_rule(inputs, config, rule, country)
+            run = run_rule(inputs, config, rule, country, repaired)
             events = migration_events(run, inputs.persons, inputs.permits, country)
             table = tabulate(events, year_period, model_errors(run), config.interval_level,
                              with_breakdowns=False)

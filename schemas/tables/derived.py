@@ -34,6 +34,16 @@ CROSSING_STATUS = Table(
         C("decision_date", "DATE",
           "Day on which the crossing's own days settle whether it qualifies (assuming the "
           "person stays where they are after the data end)"),
+        C("outcome_known_on", "DATE",
+          "First day whose data settle whether the crossing qualifies (its own days reach "
+          "V on its side, or pass W - V on the other); empty when the data do not yet"),
+        C("status_before_known_on", "DATE",
+          "First day whose data settle the residence status before the crossing; empty "
+          "when the data do not yet"),
+        C("ltm_known_on", "DATE",
+          "First day whose data settle the long-term flag (resolved from then on); empty "
+          "while unresolved. With these dates any crossing can be seen as it looked on an "
+          "earlier day, as the provisional model and the backtest do"),
         C("probability_ltm", "DOUBLE",
           "Probability of being a long-term migration: 0/1 when resolved, modelled when "
           "provisional"),

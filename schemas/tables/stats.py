@@ -84,10 +84,12 @@ PROVISIONAL_REVISIONS = Table(
     "stats",
     "provisional_revisions",
     "Backtest of provisional estimates (unit: long-term migrations): the data cut at an "
-    "earlier date, the first estimate of the 12 months ending then, against the final "
-    "figure once every window has closed.",
+    "earlier date, the first estimate of the 12, 3 and 1 months ending then, against the "
+    "final figure once every window has closed.",
     (
         C("cut_date", "DATE", "Date the data were cut at (the first estimate's data end)"),
+        C("period", "VARCHAR", "year | quarter | month: the 12, 3 or 1 months ending on the "
+          "cut"),
         C("period_start", "DATE", "First day of the period estimated"),
         C("period_end", "DATE", "Last day of the period estimated (= cut_date)"),
         C("kind", "VARCHAR", "immigration | emigration"),
@@ -98,6 +100,10 @@ PROVISIONAL_REVISIONS = Table(
         C("revision", "DOUBLE", "final - first_estimate (moves)"),
         C("relative_revision", "DOUBLE", "revision / final (ratio)"),
         C("covered", "BOOLEAN", "True when the interval contains the final figure"),
+        C("chance_sd", "DOUBLE", "Standard deviation of the first estimate from chance "
+          "(the open crossings' own outcomes; moves)"),
+        C("model_sd", "DOUBLE", "Standard deviation of the first estimate from the model's "
+          "error on totals (moves)"),
         C("rule", "VARCHAR", "Residence rule"),
         C("run_id", "VARCHAR", "Estimate run that wrote the row"),
     ),
