@@ -172,6 +172,9 @@ class EstimateConfig:
     backtest_min_training_days: int = 60
     #: Length of the period whose total each backtest compares (days, ending on the cut).
     backtest_period_days: int = 365
+    #: `regmig classify`: bad rows of an input file reported (one line each) before the
+    #: rest are counted only.
+    classify_errors_shown: int = 20
 
 
 @dataclass(frozen=True)

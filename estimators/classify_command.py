@@ -4,14 +4,17 @@
                     [--initial FILE] [--data-end DATE]
 
 Input: CSV with person_id, crossing_date (ISO date or timestamp), direction
-(arrival|departure). Output: one row per input crossing with person_id, crossing_date,
+(arrival|departure). Output: one row per crossing with person_id, crossing_date,
 direction, seq, res_status_before, res_status_after, is_long_term_migration, resolved,
-date_finalised_ltm, date_finalised_res_after (statuses and flags 0|1; 1 = resident; the
-flag and the dates empty while unresolved). Broken sequences (two arrivals in a row) are
-repaired as in the estimate stage (the missing crossing placed by the person's usual
-stays and trips; the register and permit evidence of the "evidence" policy is not
-available to a plain crossing file); imputed crossings shape the result but are not
-written.
+date_finalised_ltm, date_finalised_res_after, imputed (statuses and flags 0|1; 1 =
+resident; the flag and the dates empty while unresolved). Broken sequences (two arrivals
+in a row) are repaired as in the estimate stage (the missing crossing placed by the
+person's usual stays and trips; the register and permit evidence of the "evidence"
+policy is not available to a plain crossing file): the crossings the repair adds are
+written too, marked imputed = 1, in their place in the person's order.
+
+Bad rows are reported all at once, one line each (file, row, column), up to
+`estimate.classify_errors_shown` of them.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from regmig.config import Config, ResidenceRule
     from regmig.estimators.step2_rule.classify import classify_histories
 
-    defaults = Config().estimate
+    settings = Config().estimate
+    defaults = settings
     rule = ResidenceRule(
         args.threshold_days if args.threshold_days is not None
         else defaults.rule.threshold_days,
@@ -58,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
             f"--threshold-days {rule.threshold_days} and --window-days {rule.window_days}: "
             "need 0 < threshold <= window"
         )
-    crossings = read_crossings(args.crossings)
-    initial = read_initial(args.initial, crossings["person_id"].dtype) if args.initial else None
+    crossings = read_crossings(args.crossings, settings.classify_errors_shown)
+    initial = (read_initial(args.initial, crossings["person_id"].dtype,
+                            settings.classify_errors_shown) if args.initial else None)
     if args.data_end is not None:
         try:
             data_end = date.fromisoformat(args.data_end)
@@ -67,41 +72,37 @@ def run(args: argparse.Namespace) -> int:
             raise RegmigError(f"--data-end {args.data_end!r}: not an ISO date") from None
     else:
         data_end = crossings["crossing_date"].max()
-    if crossings.height and crossings["crossing_date"].max() > data_end:
-        late = crossings.filter(pl.col("crossing_date") > data_end).row(0, named=True)
-        raise RegmigError(
-            f"{args.crossings}: row {late['delivery_order']}, column crossing_date: "
-            f"{late['crossing_date']} is after --data-end {data_end}"
-        )
+    late = crossings.filter(pl.col("crossing_date") > data_end)
+    if late.height:
+        raise RegmigError(_bad_rows(args.crossings, late.select(
+            "delivery_order", column=pl.lit("crossing_date"),
+            message=pl.format("{} is after --data-end {}", "crossing_date",
+                              pl.lit(str(data_end)))), settings.classify_errors_shown))
     result = classify_histories(
         crossings, initial, rule, data_end, defaults.repair_policy, str(args.crossings)
     )
-    written = (
-        result.crossings.filter(~pl.col("imputed"))
-        .sort("person_id", "seq")
-        .with_columns(seq=pl.int_range(1, pl.len() + 1).over("person_id"))
-        .select(
-            "person_id",
-            "crossing_date",
-            "direction",
-            "seq",
-            "res_status_before",
-            "res_status_after",
-            pl.col("is_long_term_migration").cast(pl.Int8),
-            pl.col("resolved").cast(pl.Int8),
-            "date_finalised_ltm",
-            "date_finalised_res_after",
-        )
+    written = result.crossings.sort("person_id", "seq").select(
+        "person_id",
+        "crossing_date",
+        "direction",
+        "seq",
+        "res_status_before",
+        "res_status_after",
+        pl.col("is_long_term_migration").cast(pl.Int8),
+        pl.col("resolved").cast(pl.Int8),
+        "date_finalised_ltm",
+        "date_finalised_res_after",
+        pl.col("imputed").cast(pl.Int8),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written.write_csv(args.out)
-    repairs = result.repairs
     print(
-        f"classified {written.height} crossings of {written['person_id'].n_unique()} persons "
-        f"under the {rule.threshold_days}/{rule.window_days}-day rule, data end {data_end}: "
-        f"{int(written['is_long_term_migration'].sum() or 0)} long-term migrations, "
-        f"{int((written['resolved'] == 0).sum())} unresolved; "
-        f"{repairs.imputed} crossings imputed to repair broken sequences -> {args.out}"
+        f"classified {crossings.height} crossings of {written['person_id'].n_unique()} "
+        f"persons under the {rule.threshold_days}/{rule.window_days}-day rule, data end "
+        f"{data_end}: {int(written['is_long_term_migration'].sum() or 0)} long-term "
+        f"migrations, {int((written['resolved'] == 0).sum())} unresolved; "
+        f"{result.repairs.imputed} crossings imputed to repair broken sequences (written, "
+        f"imputed = 1) -> {args.out}"
     )
     return 0
 
@@ -123,66 +124,101 @@ def _read_csv(path: Path, required: tuple[str, ...]):  # -> pl.DataFrame
     return frame.with_row_index("delivery_order", offset=1)
 
 
-def _first_bad(path: Path, frame, bad, column: str, what: str) -> None:
-    """Raise naming the first row where `bad` (a boolean Series) holds."""
-    if bad.any():
-        row = frame.filter(bad).row(0, named=True)
-        raise RegmigError(
-            f"{path}: row {row['delivery_order']}, column {column}: {row[column]!r} {what}"
-        )
-
-
-def _person_ids(frame, path: Path):
+def _bad(frame, bad, column: str, what: str):  # -> pl.DataFrame
+    """The rows where `bad` (a boolean Series) holds: delivery_order, column, message."""
     import polars as pl
 
-    _first_bad(path, frame, frame["person_id"].is_null() | (frame["person_id"].str.strip_chars()
-               == ""), "person_id", "is empty")
-    as_int = frame["person_id"].cast(pl.Int64, strict=False)
-    return as_int if as_int.null_count() == 0 else frame["person_id"]
+    return frame.filter(bad.fill_null(True)).select(
+        "delivery_order", column=pl.lit(column),
+        message=pl.format("'{}' " + what, pl.col(column).cast(pl.String).fill_null("")))
+
+
+def _bad_rows(path: Path, problems, shown: int) -> str:
+    """One line per bad row (file, row, column, what is wrong), the first `shown` of them
+    in row order, then how many more there are."""
+    problems = problems.sort("delivery_order")
+    lines = [f"{path}: row {row}, column {column}: {message}"
+             for row, column, message in problems.head(shown).iter_rows()]
+    if problems.height > shown:
+        lines.append(f"{path}: {problems.height - shown} more bad rows not shown "
+                     f"({problems.height} in all)")
+    return "\n".join(lines)
+
+
+def _raise_if_bad(path: Path, problems: list, shown: int) -> None:
+    import polars as pl
+
+    found = pl.concat(problems) if problems else None
+    if found is not None and found.height:
+        raise RegmigError(_bad_rows(path, found, shown))
+
+
+def _person_ids(frame, problems: list):
+    import polars as pl
+
+    ids = frame["person_id"]
+    problems.append(_bad(frame, ids.is_null() | (ids.str.strip_chars() == ""), "person_id",
+                         "is empty"))
+    as_int = ids.cast(pl.Int64, strict=False)
+    return as_int if as_int.null_count() == 0 else ids
 
 
 #: Timestamp layouts accepted in crossing_date besides a plain ISO date.
 ISO_TIMESTAMPS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M")
 
 
-def read_crossings(path: Path):  # -> pl.DataFrame
+def _crossing_times(stamp):  # pl.Series -> pl.Series of datetimes (null: not ISO)
+    """Dates first (the common case, and fast); only the values that are not plain dates
+    are tried against the timestamp layouts. Explicit formats: polars' inference raises on
+    a file whose first value is malformed instead of leaving it empty."""
     import polars as pl
 
+    parsed = stamp.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    rest = parsed.is_null() & stamp.is_not_null()
+    if not rest.any():
+        return parsed
+    others = stamp.filter(rest)
+    timed = pl.select(pl.coalesce(
+        *[others.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in ISO_TIMESTAMPS]
+    )).to_series()
+    return parsed.scatter(rest.arg_true(), timed)
+
+
+def read_crossings(path: Path, shown: int = 20):  # -> pl.DataFrame
+    """The crossing file, checked: every bad row is reported (the first `shown`)."""
     frame = _read_csv(path, CROSSING_COLUMNS)
     if frame.height == 0:
         raise RegmigError(f"{path}: no crossings (only a header)")
-    frame = frame.with_columns(person_id=_person_ids(frame, path))
-    stamp = frame["crossing_date"].str.strip_chars()
-    # Explicit formats: polars' format inference raises on a file whose first value is
-    # malformed instead of leaving that value empty for the row-naming error below.
-    parsed = pl.select(pl.coalesce(
-        *[stamp.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in ISO_TIMESTAMPS],
-        stamp.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")),
-    )).to_series()
-    _first_bad(path, frame, parsed.is_null(), "crossing_date", "is not an ISO date")
+    problems: list = []
+    frame = frame.with_columns(person_id=_person_ids(frame, problems))
+    parsed = _crossing_times(frame["crossing_date"].str.strip_chars())
+    problems.append(_bad(frame, parsed.is_null(), "crossing_date", "is not an ISO date"))
     direction = frame["direction"].str.strip_chars().str.to_lowercase()
-    _first_bad(path, frame, ~direction.is_in(["arrival", "departure"]).fill_null(False),
-               "direction", "is not arrival or departure")
+    problems.append(_bad(frame, ~direction.is_in(["arrival", "departure"]), "direction",
+                         "is not arrival or departure"))
+    _raise_if_bad(path, problems, shown)
     return frame.with_columns(
         crossing_date=parsed.dt.date(), crossed_at=parsed, direction=direction
     )
 
 
-def read_initial(path: Path, person_dtype):  # -> pl.DataFrame
+def read_initial(path: Path, person_dtype, shown: int = 20):  # -> pl.DataFrame
     import polars as pl
 
     frame = _read_csv(path, INITIAL_COLUMNS)
-    frame = frame.with_columns(person_id=_person_ids(frame, path).cast(person_dtype,
-                                                                       strict=False))
+    problems: list = []
+    frame = frame.with_columns(person_id=_person_ids(frame, problems).cast(person_dtype,
+                                                                           strict=False))
     status = frame["res_status_initial"].str.strip_chars()
-    _first_bad(path, frame, ~(status.is_in(["0", "1", ""]) | status.is_null()),
-               "res_status_initial", "is not 0, 1 or empty")
+    problems.append(_bad(frame, ~(status.is_in(["0", "1", ""]) | status.is_null()),
+                         "res_status_initial", "is not 0, 1 or empty"))
     when = frame["date_initial"].str.strip_chars()
     parsed = when.str.to_date(strict=False, format="%Y-%m-%d")
-    _first_bad(path, frame, parsed.is_null() & when.is_not_null() & (when != ""),
-               "date_initial", "is not an ISO date")
-    duplicated = frame["person_id"].is_duplicated()
-    _first_bad(path, frame, duplicated, "person_id", "appears more than once")
+    problems.append(_bad(frame, parsed.is_null() & when.is_not_null() & (when != ""),
+                         "date_initial", "is not an ISO date"))
+    problems.append(_bad(frame, frame["person_id"].is_duplicated(), "person_id",
+                         "appears more than once"))
+    _raise_if_bad(path, problems, shown)
     return frame.select(
         "person_id",
         res_status_initial=pl.when(status == "").then(None).otherwise(status).cast(pl.Int8),

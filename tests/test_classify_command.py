@@ -11,14 +11,14 @@ import polars as pl
 import pytest
 from test_residence_rule_published import EXAMPLES
 
-from regmig.config import ResidenceRule
+from regmig.config import Config, ResidenceRule
 from regmig.estimators.step2_rule.residence_rule import classify
 from regmig.flows.cli import main
 
 OUTPUT_COLUMNS = [
     "person_id", "crossing_date", "direction", "seq", "res_status_before",
     "res_status_after", "is_long_term_migration", "resolved", "date_finalised_ltm",
-    "date_finalised_res_after",
+    "date_finalised_res_after", "imputed",
 ]
 
 
@@ -129,6 +129,45 @@ def test_bad_input_is_one_line_naming_row_and_column(
                  str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(crossings) in err and message in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_imputed_crossings_are_written_and_marked(tmp_path: Path, capsys) -> None:
+    """Two arrivals in a row: the departure the repair adds between them is written, in
+    its place, marked imputed; the recorded crossings keep their rows."""
+    crossings = tmp_path / "c.csv"
+    crossings.write_text("person_id,crossing_date,direction\n"
+                         "1,2020-01-01,arrival\n1,2020-03-01,departure\n"
+                         "1,2020-03-20,arrival\n1,2020-09-01,arrival\n"
+                         "2,2020-02-01,arrival\n")
+    out = tmp_path / "o.csv"
+    assert main(["classify", "--crossings", str(crossings), "--out", str(out)]) == 0
+    assert "1 crossings imputed" in capsys.readouterr().out
+    result = pl.read_csv(out, try_parse_dates=True).sort("person_id", "seq")
+    person = result.filter(pl.col("person_id") == 1)
+    assert person["direction"].to_list() == ["arrival", "departure", "arrival", "departure",
+                                             "arrival"]
+    assert person["imputed"].to_list() == [0, 0, 0, 1, 0]
+    assert date(2020, 3, 20) < person["crossing_date"][3] < date(2020, 9, 1)
+    assert result.filter(pl.col("imputed") == 0).height == 5
+
+
+def test_every_bad_row_is_reported_up_to_a_limit(tmp_path: Path, capsys) -> None:
+    rows = ["person_id,crossing_date,direction", "1,2020-01-01,arrival",
+            "1,2020-02-30,departure", ",2020-03-01,arrival", "2,2020-01-01,out"]
+    rows += [f"{3 + k},2020-01-0x,arrival" for k in range(30)]
+    crossings = tmp_path / "bad.csv"
+    crossings.write_text("\n".join(rows) + "\n")
+    assert main(["classify", "--crossings", str(crossings), "--out",
+                 str(tmp_path / "o.csv")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    shown = Config().estimate.classify_errors_shown
+    assert len(lines) == shown + 1
+    assert all(str(crossings) in line for line in lines)
+    assert "row 2, column crossing_date: '2020-02-30' is not an ISO date" in lines[0]
+    assert "row 3, column person_id: '' is empty" in lines[1]
+    assert "row 4, column direction: 'out' is not arrival or departure" in lines[2]
+    assert lines[-1].endswith(f"{33 - shown} more bad rows not shown (33 in all)")
     assert not (tmp_path / "o.csv").exists()
 
 
