@@ -66,13 +66,16 @@ def _totals(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
 
 
 def backtest(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """First estimates at earlier cuts of the data against the final figures."""
+    """First estimates of the 12 months ending at earlier cuts of the data against the
+    final figures (the table also holds the 3 and 1 months ending there)."""
     if not has_table(con, "stats.provisional_revisions"):
         return pl.DataFrame()
     return con.sql("""
         SELECT cut_date, kind, first_estimate, lower, upper, final, relative_revision,
                covered
-        FROM stats.provisional_revisions ORDER BY cut_date, kind DESC
+        FROM stats.provisional_revisions
+        WHERE period = 'year'
+        ORDER BY cut_date, kind DESC
     """).pl()
 
 
