@@ -205,6 +205,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of the last month, incremental and full re-link each")
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     info = machine()
@@ -282,8 +283,8 @@ def main() -> None:
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(results, indent=2) + "\n")
         print(json.dumps({"at_last_month": at_last, "speedup": speedup,
                           "records_mapped_alike_best_match":
                               persons["records_mapped_alike_best_match"],
