@@ -22,13 +22,16 @@ ARTIFACT_KEY = "regmig-run-summary"
 
 
 def summary_markdown(con: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
-                     year: int) -> str:
+                     year: int | None) -> str:
+    """`year` None: nothing published yet (the first months of a monthly chain)."""
     parameters, _ = figures.pipeline_settings(con, run_id)
+    published = (f"published year {year}" if year is not None
+                 else "nothing published yet (no whole calendar year of crossings)")
     lines = [
         f"# regmig run {run_id}",
         "",
         f"Deliveries `{parameters.get('input_dir', '?')}`, run folder `{paths.out}`; "
-        f"published year {year}; residence rule {parameters.get('rule', '?')}.",
+        f"{published}; residence rule {parameters.get('rule', '?')}.",
         "",
         "| stage | status | seconds |",
         "|---|---|---:|",
@@ -36,7 +39,7 @@ def summary_markdown(con: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: st
           for s in figures.stage_runs(con, run_id)),
     ]
     totals = figures.annual_flows(con)
-    if not totals.is_empty():
+    if year is not None and not totals.is_empty():
         level = f"{100 * totals['interval_level'][0]:.0f}%"
         lines += ["", f"| {year} | published | {level} interval | final | provisional "
                       "(expected) | status |", "|---|---:|---:|---:|---:|---|"]
@@ -55,7 +58,7 @@ def summary_markdown(con: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: st
 
 
 def publish_summary(con: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
-                    year: int) -> UUID:
+                    year: int | None) -> UUID:
     """Attach the summary to the current flow run (call inside the pipeline flow)."""
     return create_markdown_artifact(
         markdown=summary_markdown(con, paths, run_id, year), key=ARTIFACT_KEY,

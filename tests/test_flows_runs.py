@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-from regmig.flows.run_summary import ARTIFACT_KEY
+from regmig.flows.run_summary import ARTIFACT_KEY, summary_markdown
 from regmig.warehouse.connection import open_warehouse
 
 
@@ -62,3 +62,15 @@ def test_the_run_summary_is_an_artifact_of_the_pipeline_run(prefect_server, pipe
         assert f"| {kind} | {published:,} | {lower:,.0f}–{upper:,.0f} |" in markdown
     for stage, status in stages:
         assert f"| {stage} | {status} |" in markdown
+
+
+def test_the_run_summary_of_a_run_that_publishes_no_year(pipeline_run):
+    """The first months of a monthly chain cover no whole calendar year, so the run
+    publishes nothing while the estimates table holds figures: the summary says so and
+    shows no year's figures."""
+    with open_warehouse(pipeline_run.paths, read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM stats.migration_totals").fetchall()[0][0] > 0
+        markdown = summary_markdown(con, pipeline_run.paths, pipeline_run.run_id, None)
+    assert "nothing published yet" in markdown
+    assert "| immigration |" not in markdown and "| emigration |" not in markdown
+    assert f"`{pipeline_run.paths.report}`" in markdown

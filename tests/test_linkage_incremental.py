@@ -158,6 +158,7 @@ def test_new_evidence_merges_two_persons(monthly_run, tmp_path):
     ingest_file(monthly_run, Config(), "population_register", register, "ingest")
     _link_new(monthly_run, "merge")
     merged = _person_map(monthly_run).filter(pl.col("record_id").str.contains("-NEW-"))
+    assert merged.height == 3, "the register record was not loaded"
     assert merged["person_id"].n_unique() == 1
     kept = merged["person_id"][0]
     assert kept in set(persons["person_id"])
