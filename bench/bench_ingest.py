@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -25,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from regmig.flows.benchmark import machine
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "ingest.json"
@@ -83,16 +84,6 @@ def peak_rss_kb() -> int:
             return int(line.split()[1])
     raise RuntimeError("no VmHWM in /proc/self/status")
 
-
-def machine() -> dict[str, object]:
-    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gb": round(pages / 1e9, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def main() -> None:

@@ -336,6 +336,7 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(pages / 1e9, 1),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 

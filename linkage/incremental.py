@@ -356,7 +356,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         with timer.step("write_warehouse"):
             with transaction(warehouse):
                 summary.row_counts |= _write_core(warehouse, work)
-                _write_history(warehouse, work, run_id)
+                stable_ids.write_history(warehouse, work, run_id)
                 warehouse.execute("DELETE FROM meta.quality WHERE run_id = ? AND stage = ?",
                                   [run_id, STAGE])
                 record_quality(warehouse, run_id, STAGE, _indicators(counts, summary))
@@ -695,19 +695,6 @@ def _write_core(warehouse: duckdb.DuckDBPyConnection,
         counts[f"core.{table} rewritten"] = arrow.num_rows
     return counts
 
-
-def _write_history(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
-                   run_id: str) -> None:
-    arrow = work.sql("SELECT event, person_id, related_person_id, n_records FROM id_events"
-                     ).to_arrow_table()
-    with registered(warehouse, "_events", arrow):
-        warehouse.execute("""
-            INSERT INTO core.person_id_history
-                (run_id, event, person_id, related_person_id, n_records, recorded_at)
-            SELECT ?, event, person_id, related_person_id, n_records,
-                   now() AT TIME ZONE 'UTC'
-            FROM _events
-        """, [run_id])
 
 
 def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from regmig.warehouse.writes import registered
+
 
 def assign_person_ids(work: duckdb.DuckDBPyConnection, highest_issued_id: int) -> dict[str, int]:
     work.execute(_KEPT_IDS_SQL)
@@ -73,3 +75,19 @@ SELECT 'retired', p.person_id, NULL, count(*)
 FROM prev_map AS p WHERE p.person_id NOT IN (SELECT person_id FROM overlap)
 GROUP BY p.person_id
 """
+
+
+def write_history(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
+                  run_id: str) -> None:
+    """Append this run's merges, splits and new ids (`id_events`) to
+    core.person_id_history."""
+    arrow = work.sql("SELECT event, person_id, related_person_id, n_records FROM id_events"
+                     ).to_arrow_table()
+    with registered(warehouse, "_events", arrow):
+        warehouse.execute("""
+            INSERT INTO core.person_id_history
+                (run_id, event, person_id, related_person_id, n_records, recorded_at)
+            SELECT ?, event, person_id, related_person_id, n_records,
+                   now() AT TIME ZONE 'UTC'
+            FROM _events
+        """, [run_id])

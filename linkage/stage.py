@@ -195,7 +195,7 @@ def _link(
         with timer.step("write_warehouse"):
             with transaction(warehouse):
                 summary.row_counts.update(persons.write_core_tables(warehouse, work))
-                _write_history(warehouse, work, run_id)
+                stable_ids.write_history(warehouse, work, run_id)
                 if model_row is not None:
                     # A retrain on unchanged profiles gives the same model: keep one row.
                     warehouse.execute(
@@ -259,19 +259,6 @@ def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB con
              FROM core.person_id_history))
     """).fetchall()[0][0])
 
-
-def _write_history(warehouse, work, run_id: str) -> None:  # noqa: ANN001
-    arrow = work.sql(
-        "SELECT event, person_id, related_person_id, n_records FROM id_events"
-    ).to_arrow_table()
-    with registered(warehouse, "_events", arrow):
-        warehouse.execute("""
-            INSERT INTO core.person_id_history
-                (run_id, event, person_id, related_person_id, n_records, recorded_at)
-            SELECT ?, event, person_id, related_person_id, n_records,
-                   now() AT TIME ZONE 'UTC'
-            FROM _events
-        """, [run_id])
 
 
 def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # noqa: ANN001
