@@ -54,6 +54,7 @@ import duckdb
 import pyarrow as pa
 
 from regmig.config import Config
+from regmig.linkage import stable_ids
 from regmig.schemas.table_spec import comment_relation, create_tables
 from regmig.schemas.tables.identifiers import LINK_PAIRS, LINK_STATE
 from regmig.warehouse.connection import open_identifiers, open_warehouse, transaction
@@ -285,7 +286,7 @@ def link_incrementally(paths: RunPaths, config: Config, run_id: str):  # noqa: A
 def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -> None:  # noqa: ANN001
     from splink import DuckDBAPI
 
-    from regmig.linkage import blocking, clustering, persons, stable_ids, training, working_db
+    from regmig.linkage import blocking, clustering, persons, training, working_db
     from regmig.linkage import profiles as profile_building
     from regmig.linkage.coverage import measure_coverage
     from regmig.linkage.engines import DuckDBLinkage
@@ -659,12 +660,7 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
         with registered(work, "_prev_in", arrow):
             work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _prev_in")
     work.execute("INSERT INTO prev_map SELECT * FROM gone_records")
-    return int(warehouse.sql("""
-        SELECT greatest(
-            (SELECT coalesce(max(person_id), 0) FROM core.person_map),
-            (SELECT coalesce(max(greatest(person_id, coalesce(related_person_id, 0))), 0)
-             FROM core.person_id_history))
-    """).fetchall()[0][0])
+    return stable_ids.highest_issued_id(warehouse)
 
 
 def _write_core(warehouse: duckdb.DuckDBPyConnection,

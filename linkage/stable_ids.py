@@ -91,3 +91,14 @@ def write_history(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
                    now() AT TIME ZONE 'UTC'
             FROM _events
         """, [run_id])
+
+
+def highest_issued_id(warehouse: duckdb.DuckDBPyConnection) -> int:
+    """The highest person id ever issued: in core.person_map or, for ids merged away,
+    in core.person_id_history (an id is never issued twice)."""
+    return int(warehouse.sql("""
+        SELECT greatest(
+            (SELECT coalesce(max(person_id), 0) FROM core.person_map),
+            (SELECT coalesce(max(greatest(person_id, coalesce(related_person_id, 0))), 0)
+             FROM core.person_id_history))
+    """).fetchall()[0][0])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from regmig.config import Config
 from regmig.errors import RegmigError
+from regmig.linkage import stable_ids
 from regmig.linkage.working_db import SOURCES
 from regmig.warehouse.connection import open_warehouse, transaction
 from regmig.warehouse.hashes import table_hash
@@ -120,7 +121,6 @@ def _link(
         quality,
         review,
         scoring,
-        stable_ids,
         training,
         working_db,
     )
@@ -252,12 +252,7 @@ def _load_previous_map(warehouse, work) -> int:  # noqa: ANN001 - two DuckDB con
     ).to_arrow_table()
     with registered(work, "_prev", arrow):
         work.execute("CREATE OR REPLACE TABLE prev_map AS SELECT * FROM _prev")
-    return int(warehouse.sql("""
-        SELECT greatest(
-            (SELECT coalesce(max(person_id), 0) FROM core.person_map),
-            (SELECT coalesce(max(greatest(person_id, coalesce(related_person_id, 0))), 0)
-             FROM core.person_id_history))
-    """).fetchall()[0][0])
+    return stable_ids.highest_issued_id(warehouse)
 
 
 
