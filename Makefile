@@ -21,7 +21,7 @@ demo: $(STAMP)
 ## Lint, then run the whole test suite (the report tests need a headless browser).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 ## Debian's chromium for the report tests (tests/browser.py), installed when absent.
 browser:

@@ -87,30 +87,42 @@ def choose_blocking_rules(
 def _block_histogram(
     work: duckdb.DuckDBPyConnection, p: BlockingPass, table: str
 ) -> dict[int, tuple[int, int]]:
-    """block size -> (pairs the pass generates in blocks of that size, profiles in them)."""
+    """block size -> (pairs the pass generates in blocks of that size, profiles in them),
+    over the blocks that generate pairs.
+
+    A pass limited to pairs with `missing_on_one_side` absent on a side generates a
+    block's pairs less those among its profiles that have the column."""
     left = list(p.keys) + [a for a, _b in p.crossed]
     right = list(p.keys) + [b for _a, b in p.crossed]
     present = " AND ".join(f'"{c}" IS NOT NULL' for c in left)
     group = ", ".join(f'"{c}"' for c in left)
+    having = (f'count("{p.missing_on_one_side}")' if p.missing_on_one_side is not None
+              else "0")
     if not p.crossed:
         query = f"""
-            WITH blocks AS (SELECT count(*) AS n FROM {table} WHERE {present} GROUP BY {group})
-            SELECT n, sum(n * (n - 1) // 2), sum(n) FROM blocks GROUP BY n
+            WITH blocks AS (
+                SELECT count(*) AS n, {having} AS m FROM {table} WHERE {present}
+                GROUP BY {group}
+            )
+            SELECT n, sum(n * (n - 1) // 2 - m * (m - 1) // 2), sum(n) FROM blocks
+            WHERE n * (n - 1) // 2 - m * (m - 1) // 2 > 0 GROUP BY n
         """
     else:
         joined = " AND ".join(f'a."{lc}" = b."{rc}"' for lc, rc in zip(left, right, strict=True))
         query = f"""
             WITH blocks AS (
-                SELECT {", ".join(f'"{c}"' for c in dict.fromkeys(left + right))}, count(*) AS n
+                SELECT {", ".join(f'"{c}"' for c in dict.fromkeys(left + right))},
+                       count(*) AS n, {having} AS m
                 FROM {table} WHERE {present} AND {" AND ".join(f'"{c}" IS NOT NULL' for c in right)}
                 GROUP BY ALL
             ), left_blocks AS (
-                SELECT {group}, sum(n) AS n FROM blocks GROUP BY ALL
+                SELECT {group}, sum(n) AS n, sum(m) AS m FROM blocks GROUP BY ALL
             ), right_blocks AS (
-                SELECT {", ".join(f'"{c}"' for c in right)}, sum(n) AS n FROM blocks GROUP BY ALL
+                SELECT {", ".join(f'"{c}"' for c in right)}, sum(n) AS n, sum(m) AS m
+                FROM blocks GROUP BY ALL
             )
-            SELECT a.n, sum(a.n * b.n) // 2, sum(a.n) FROM left_blocks AS a
-            JOIN right_blocks AS b ON {joined} GROUP BY a.n
+            SELECT a.n, sum(a.n * b.n - a.m * b.m) // 2, sum(a.n) FROM left_blocks AS a
+            JOIN right_blocks AS b ON {joined} WHERE a.n * b.n - a.m * b.m > 0 GROUP BY a.n
         """
     return {int(size): (int(pairs), int(profiles))
             for size, pairs, profiles in work.sql(query).fetchall()}

@@ -138,11 +138,20 @@ def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: floa
                OR k.person_keys = [pr.person_key])
     """)
     attached = work.sql("SELECT count(*) FROM attachments").fetchall()[0][0]
+    # A lone profile's cluster id is its own id. Links are symmetric, so a lone profile
+    # attaching to another lone one is attached to by it in turn (any third link would
+    # point the target into two clusters): both take the smaller id, or each would move
+    # into the other's old cluster and they would stay apart.
     work.execute("""
         CREATE OR REPLACE TABLE profile_clusters AS
         WITH moved AS (
-            SELECT c.unique_id, coalesce(a.cluster_id, c.cluster_id) AS label, c.in_conflict
+            SELECT c.unique_id, c.in_conflict,
+                   CASE WHEN a.cluster_id IS NULL THEN c.cluster_id
+                        WHEN back.cluster_id = c.cluster_id
+                        THEN least(c.cluster_id, a.cluster_id)
+                        ELSE a.cluster_id END AS label
             FROM profile_clusters AS c LEFT JOIN attachments AS a USING (unique_id)
+            LEFT JOIN attachments AS back ON back.unique_id = a.cluster_id
         )
         SELECT unique_id, min(unique_id) OVER (PARTITION BY label) AS cluster_id, in_conflict
         FROM moved

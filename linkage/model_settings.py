@@ -174,6 +174,10 @@ class BlockingPass:
     #: the largest blocks may be left out when the budget is short (never for documents:
     #: their blocks are a handful of profiles)
     boundable: bool = True
+    #: only pairs in which at least one side lacks this column (a pass for what the
+    #: other passes cannot reach without it: where both sides have a date of birth, the
+    #: passes on it find the pair)
+    missing_on_one_side: str | None = None
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -184,6 +188,9 @@ class BlockingPass:
         terms += [f'l."{a}" = r."{b}"' for a, b in self.crossed]
         if max_block is not None:
             terms.append(f'l."{self.block_size_column}" <= {int(max_block)}')
+        if self.missing_on_one_side is not None:
+            column = self.missing_on_one_side
+            terms.append(f'(l."{column}" IS NULL OR r."{column}" IS NULL)')
         return " AND ".join(terms)
 
     @property
@@ -197,8 +204,10 @@ class BlockingPass:
 #: day and month (year typo); names swapped; a first-letter typo in the surname; a
 #: nickname or another-language given name (date of birth, sex and birthplace, or the
 #: surname's sound, initial and birth year); a truncated surname (given name's sound,
-#: surname initial, birth year); initials and birth month; and the names' sounds alone
-#: (no date of birth, or a wrong one): the widest pass, the first the cap bounds.
+#: surname initial, birth year); initials and birth month; the names' sounds alone (no
+#: date of birth, or a wrong one); and, where one side has no date of birth, the names'
+#: sounds swapped, or one name's sound with the other's initial and sex (a typo in one
+#: name of a record that has nothing else to block on).
 BLOCKING_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("document", ("document_key",), boundable=False),
     BlockingPass("dob_surname_key", ("dob", "surname_key")),
@@ -217,6 +226,13 @@ BLOCKING_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("initials_birth_month", ("given_initial", "surname_initial", "birth_year",
                                           "birth_month", "sex")),
     BlockingPass("name_keys", ("given_key", "surname_key")),
+    BlockingPass("name_keys_reversed_no_dob", (),
+                 crossed=(("given_key", "surname_key"), ("surname_key", "given_key")),
+                 missing_on_one_side="dob"),
+    BlockingPass("surname_key_given_initial_no_dob", ("surname_key", "given_initial", "sex"),
+                 missing_on_one_side="dob"),
+    BlockingPass("given_key_surname_initial_no_dob", ("given_key", "surname_initial", "sex"),
+                 missing_on_one_side="dob"),
 )
 
 

@@ -127,7 +127,7 @@ def test_a_corrected_document_moves_a_crossing_to_its_person(monthly_run, sample
 
 def test_new_evidence_merges_two_persons(monthly_run, tmp_path):
     """Two travellers on two new passports, one without a date of birth or sex and with
-    another spelling of the given name, stay two persons; a register record with the
+    a short form of the given name, stay two persons; a register record with the
     name, the date of birth and the second passport shows them to be one: they merge,
     and the history says so."""
     base = {"direction": "arrival", "border_point": "EVN", "transport_mode": "air",
@@ -141,7 +141,7 @@ def test_new_evidence_merges_two_persons(monthly_run, tmp_path):
                 "document_number": "ZZ1000001", "date_of_birth": "1985-03-03"},
         base | {"record_id": "BC-NEW-2", "crossed_at": "2025-01-20T10:00:00",
                 "document_number": "ZZ2000002", "date_of_birth": "", "sex": "",
-                "given_name": "Zaruhy"},
+                "given_name": "Zara"},
     ]).write_csv(first)
     ingest_file(monthly_run, Config(), "border_crossings", first, "ingest")
     _link_new(monthly_run, "new")

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from regmig.linkage.clustering import split_conflicts
+from regmig.linkage.clustering import attach_lone_profiles, split_conflicts
 from regmig.linkage.evaluation import evaluate
 from regmig.linkage.profiles import NAME_KEY_MACROS
 from regmig.linkage.stable_ids import assign_person_ids
@@ -28,6 +28,33 @@ def test_transliterations_share_a_sound_key() -> None:
         assert key_l == key_r, (left, right, key_l, key_r)
     different = con.sql("SELECT name_key('petrosyan'), name_key('grigoryan')").fetchall()[0]
     assert different[0] != different[1]
+
+
+def test_lone_profiles_attach_to_the_one_cluster_they_point_into() -> None:
+    # Clusters: {C1, C2}, {K1, K2} and lone profiles A, B, D, E, F, G, H (a lone
+    # profile's cluster id is its own id). A and B point only at each other; D points
+    # into {C1, C2}; E points only at the lone F, which points at E and into {C1, C2}:
+    # two clusters, so F stays and E joins it; G points into {C1, C2} and {K1, K2}; H's
+    # one link disagrees outright on the date of birth.
+    clusters = ("SELECT * FROM (VALUES ('C1', 'C1'), ('C2', 'C1'), ('A', 'A'), ('B', 'B'), "
+                "('D', 'D'), ('E', 'E'), ('F', 'F'), ('G', 'G'), ('H', 'H'), ('K1', 'K1'), "
+                "('K2', 'K1')) "
+                "AS t(unique_id, cluster_id)")
+    con = _con_with({
+        "profile_clusters": f"SELECT *, false AS in_conflict FROM ({clusters})",
+        "profiles": f"SELECT unique_id, NULL::VARCHAR AS person_key FROM ({clusters})",
+        "pairs": "SELECT * FROM (VALUES ('A', 'B', 0.7, 1), ('C1', 'D', 0.8, 1), "
+                 "('E', 'F', 0.6, 1), ('C2', 'F', 0.9, 1), ('C1', 'G', 0.6, 1), "
+                 "('K2', 'G', 0.6, 1), ('K1', 'K2', 0.99, 1), ('C2', 'H', 0.9, 0)) "
+                 "AS t(unique_id_l, unique_id_r, match_probability, dob_level)",
+    })
+    attached = attach_lone_profiles(con, 0.5)
+    cluster = dict(con.sql("SELECT unique_id, cluster_id FROM profile_clusters").fetchall())
+    assert cluster["A"] == cluster["B"] != cluster["C1"]
+    assert cluster["D"] == cluster["C1"] == cluster["C2"]
+    assert cluster["E"] == cluster["F"] != cluster["C1"]
+    assert len({cluster["G"], cluster["H"], cluster["A"], cluster["C1"], cluster["E"]}) == 5
+    assert attached == 4  # A, B, D, E
 
 
 def test_conflicts_are_cut_at_the_weakest_link() -> None:
