@@ -17,11 +17,13 @@ from regmig.flows import benchmark
 
 
 def test_the_sampler_sees_a_child_s_memory_and_cpu():
-    """A child holding 200 MB and spinning for a second: the tree of this process shows
-    both, the child's pages counted with ours."""
+    """A child holding 200 MB and spinning for a second of its own CPU time (not of wall
+    time: on a busy machine a second of wall time may hold a third of one): the tree of
+    this process shows both, the child's pages counted with ours."""
     child = subprocess.Popen([sys.executable, "-c", (
         "import time\nblock = bytearray(200 * 2**20)\nfor i in range(0, len(block), 4096):\n"
-        "    block[i] = 1\nend = time.time() + 1.0\nwhile time.time() < end: pass\n"
+        "    block[i] = 1\nend = time.process_time() + 1.0\n"
+        "while time.process_time() < end: pass\n"
         "print('ready', flush=True)\ntime.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
     try:
         before = benchmark._tree_usage(child.pid)
