@@ -29,6 +29,11 @@ from regmig.estimators.step2_rule.classify import (
 from regmig.estimators.step3_provisional import features, scoring, training
 
 KINDS = {"arrival": "immigration", "departure": "emigration"}
+#: Columns of a crossing carried through the chain for the events and the published
+#: tables, never read by the as-of views, the training rows or the model: left out of
+#: RuleRun.known, which the backtest keeps for the whole stage.
+CARRIED_ONLY = ("record_id", "crossed_at", "delivery_order", "citizenship",
+                "country_of_residence", "origin_destination")
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,8 @@ def run_rule(
     repaired = repaired or repair_inputs(inputs, config, country)
     classified = classify_repaired(repaired, rule, inputs.data_end)
     rule_config = dataclasses.replace(config, rule=rule)
-    known = features.with_travel_history(
-        as_of.without_guessed_departures(as_of.with_known_days(classified.crossings)))
+    known = features.with_travel_history(as_of.without_guessed_departures(
+        as_of.with_known_days(classified.crossings.drop(CARRIED_ONLY, strict=False))))
     pool = training.training_pool(known, inputs, rule_config, country)
     view = training.view_at(known, inputs, rule_config, country,
                             features.days(inputs.data_end))

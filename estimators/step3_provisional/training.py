@@ -115,28 +115,33 @@ def training_pool(
         before_until=pl.when("migrating").then(1 << 40).otherwise(
             pl.col("before_known").fill_null(1 << 40)),
     ).filter((pl.col("open_until") > pl.col("t")) & (pl.col("before_until") > pl.col("t")))
-    parts = []
+    failing = ~pl.col("qualifies")
+    uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
+               % 1_000_003) / 1_000_003
+    # One band at a time, sampled before the next is built: before sampling the bands
+    # hold several rows per crossing (most of the stage's memory at a million persons),
+    # after it a few per band.
+    sampled = []
     for band, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        parts.append(crossings.filter(
+        candidates = crossings.lazy().filter(
             (pl.col("t") <= end - hi) & (pl.col("open_until") > pl.col("t") + lo)
         ).with_columns(
             band=pl.lit(band, pl.Int32),
             at=pl.col("t") + lo + (spread % (hi - lo)).cast(pl.Int64),
-            window_end=pl.lit(end - hi, pl.Int64)))
-    rows = pl.concat(parts).filter(
-        (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
-        & (pl.col("seen_from") <= pl.col("at")))
-    failing = ~pl.col("qualifies")
-    recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
-    n_failing = (failing & recent).sum().over("band", "arrival")
-    keep_share = pl.when(failing).then(
-        pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows
-                          / n_failing.clip(1))
-    ).otherwise(1.0)
-    uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
-               % 1_000_003) / 1_000_003
-    rows = (rows.with_columns(keep_share=keep_share).filter(uniform < pl.col("keep_share"))
-            .sort("band", "person_id", "seq"))
+            window_end=pl.lit(end - hi, pl.Int64),
+        ).filter(
+            (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
+            & (pl.col("seen_from") <= pl.col("at")))
+        recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
+        n_failing = (failing & recent).sum().over("arrival")
+        keep_share = pl.when(failing).then(
+            pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows
+                              / n_failing.clip(1))
+        ).otherwise(1.0)
+        sampled.append(candidates.with_columns(keep_share=keep_share)
+                       .filter(uniform < pl.col("keep_share")).collect())
+    rows = pl.concat(sampled).sort("band", "person_id", "seq")
+    del sampled, crossings
     states = rule_as_of(history, rows.select("person_id", "seq", "at"), rule)
     rows = rows.join(states.select("person_id", "seq", "at", "open_at"),
                      on=["person_id", "seq", "at"], how="left", maintain_order="left"

@@ -41,6 +41,8 @@ def sensitivity(
             events = migration_events(run, inputs.persons, inputs.permits, country)
             table = tabulate(events, year_period, model_errors(run), config.interval_level,
                              with_breakdowns=False)
+            # Before the next rule's run: two runs at once would double the step's memory.
+            del run, events
         frames.append(table.filter((pl.col("period") == "year") & (pl.col("year") == year)
                                    & (pl.col("breakdown") == "total")).with_columns(
             rule=pl.lit(rule.label), threshold_days=pl.lit(rule.threshold_days),
