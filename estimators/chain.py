@@ -50,8 +50,9 @@ class RuleRun:
     known: pl.DataFrame
     #: the provisional model's training rows, for a fit at any cut (the backtest)
     pool: training.TrainingPool
-    #: step 1's result, for runs of other rules on the same inputs
+    #: step 1's result and its `known_days`, for runs of other rules on the same inputs
     repaired: RepairedHistories
+    repaired_days: pl.DataFrame
 
 
 def repair_inputs(inputs: EstimateInputs, config: EstimateConfig,
@@ -71,17 +72,29 @@ def repair_inputs(inputs: EstimateInputs, config: EstimateConfig,
     )
 
 
+def known_days(repaired: RepairedHistories) -> pl.DataFrame:
+    """What RuleRun.known holds that does not depend on the rule: the repaired crossings
+    in person and crossing order with their known days (`step2_rule.as_of`, guessed
+    departures unseen) and travel history, without the carried attribute columns."""
+    return features.with_travel_history(as_of.without_guessed_departures(
+        as_of.with_known_days(repaired.crossings.drop(CARRIED_ONLY, strict=False))))
+
+
 def run_rule(
     inputs: EstimateInputs, config: EstimateConfig, rule: ResidenceRule, country: str,
     repaired: RepairedHistories | None = None,
+    repaired_days: pl.DataFrame | None = None,
 ) -> RuleRun:
     """Steps 1-3; `repaired`: step 1 already done on these inputs (it does not depend on
-    the rule)."""
+    the rule), and `repaired_days` its `known_days`."""
     repaired = repaired or repair_inputs(inputs, config, country)
     classified = classify_repaired(repaired, rule, inputs.data_end)
     rule_config = dataclasses.replace(config, rule=rule)
-    known = features.with_travel_history(as_of.without_guessed_departures(
-        as_of.with_known_days(classified.crossings.drop(CARRIED_ONLY, strict=False))))
+    days_known = repaired_days if repaired_days is not None else known_days(repaired)
+    # The rule's results beside the days, row for row (both in person and crossing order).
+    results = classified.crossings.sort("person_id", "seq").select(
+        c for c in classified.crossings.columns if c not in repaired.crossings.columns)
+    known = days_known.hstack(results)
     pool = training.training_pool(known, inputs, rule_config, country)
     view = training.view_at(known, inputs, rule_config, country,
                             features.days(inputs.data_end))
@@ -90,4 +103,4 @@ def run_rule(
     history = history.with_columns(
         probability_ltm=scoring.probabilities(history, view, p_open))
     return RuleRun(rule, inputs.data_end, history, classified.initial, classified.repairs,
-                   model, known, pool, repaired)
+                   model, known, pool, repaired, days_known)

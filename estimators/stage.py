@@ -106,7 +106,7 @@ def estimate(
         with clock.step("sensitivity"):
             sensitivity = sensitivity_table(
                 inputs, est, config.country, year, computed={est.rule: totals},
-                repaired=run.repaired)
+                repaired=run.repaired, repaired_days=run.repaired_days)
         with clock.step("backtest"):
             revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
                 rule=pl.lit(est.rule.label))
