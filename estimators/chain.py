@@ -3,7 +3,8 @@ histories repaired (step 1), classified by a residence rule (step 2), and the op
 crossings given provisional probabilities (step 3).
 
 The stage runs it once with the configured rule and the sensitivity table once for each
-other rule (from the same step-1 result); the backtest refits the model at each cut from
+other rule (from the same step-1 result and its known days, `known_days`: neither
+depends on the rule); the backtest refits the model at each cut from
 the run's pool and known days, without running the chain again. Events (step 4) and
 stocks (step 5) read its result.
 """
@@ -46,7 +47,8 @@ class RuleRun:
     repairs: RepairCounts
     model: training.ProvisionalModel | None
     #: the history with its known days (`step2_rule.as_of.with_known_days`, guessed
-    #: departures unseen, travel history): what any earlier day's view is built from
+    #: departures unseen, travel history), without CARRIED_ONLY: what any earlier day's
+    #: view is built from
     known: pl.DataFrame
     #: the provisional model's training rows, for a fit at any cut (the backtest)
     pool: training.TrainingPool
