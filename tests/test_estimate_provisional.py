@@ -17,10 +17,11 @@ import polars as pl
 import pytest
 from fixtures.estimate import truth_linked_inputs
 
-from regmig.config import Config, SynthConfig
-from regmig.estimators.chain import run_rule
+from regmig.config import SENSITIVITY_RULES, Config, SynthConfig
+from regmig.estimators.chain import CARRIED_ONLY, run_rule
 from regmig.estimators.inputs import truncate
 from regmig.estimators.step2_rule import as_of
+from regmig.estimators.step2_rule.classify import classify_repaired
 from regmig.estimators.step3_provisional import features, logistic, training
 from regmig.estimators.step4_events.totals import run_totals, tabulate
 from regmig.estimators.step6_checks import backtest
@@ -156,3 +157,29 @@ def test_revision_table(long_inputs, full_run) -> None:
 def test_no_backtest_without_room(long_inputs) -> None:
     short = truncate(long_inputs, date(2019, 6, 1))
     assert backtest.cut_dates(short, Config().estimate) == []
+
+
+@pytest.mark.parametrize("rule", SENSITIVITY_RULES, ids=lambda r: r.label)
+def test_shared_known_days_equal_the_rules_own(long_inputs, full_run, rule) -> None:
+    """The sensitivity rules reuse the main run's rule-independent days (chain.known_days)
+    beside their own results: the same frame as the known days of their own classified
+    crossings; and the pool built band by band matches the rule's view of all its rows
+    at once."""
+    config = Config()
+    run = run_rule(long_inputs, config.estimate, rule, config.country, full_run.repaired,
+                   full_run.repaired_days)
+    classified = classify_repaired(full_run.repaired, rule, long_inputs.data_end)
+    own = features.with_travel_history(as_of.without_guessed_departures(
+        as_of.with_known_days(classified.crossings.drop(CARRIED_ONLY, strict=False))))
+    assert run.known.height == own.height > 0
+    assert run.known.select(own.columns).equals(own)
+    rows = run.pool.rows
+    assert rows.select("band", "person_id", "seq").is_unique().all()
+    assert rows.equals(rows.sort("band", "person_id", "seq"))
+    states = as_of.rule_as_of(run.known, rows.select("person_id", "seq", "at"), rule)
+    assert states["open_at"].all()
+    design = features.design_matrix(features.model_frame(
+        run.known, rows.select("person_id", "seq", "at").join(
+            states, on=["person_id", "seq", "at"], how="left", maintain_order="left"),
+        long_inputs, config.country), rule)
+    assert np.array_equal(design, run.pool.design)

@@ -263,7 +263,7 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
     return (
         frame.select(**{name: columns[name].cast(pl.Float64) for name in FEATURES})
         .to_numpy()
-        .astype(np.float64)
+        .astype(np.float64, copy=False)
     )
 
 

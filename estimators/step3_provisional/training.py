@@ -115,38 +115,47 @@ def training_pool(
         before_until=pl.when("migrating").then(1 << 40).otherwise(
             pl.col("before_known").fill_null(1 << 40)),
     ).filter((pl.col("open_until") > pl.col("t")) & (pl.col("before_until") > pl.col("t")))
-    parts = []
+    failing = ~pl.col("qualifies")
+    uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
+               % 1_000_003) / 1_000_003
+    # One band at a time, from its candidate rows to its design matrix: before sampling
+    # the bands hold several rows per crossing (most of the stage's memory at a million
+    # persons), and the rule's view and the model inputs of the kept ones are wide. The
+    # rows of each band, in person and crossing order, follow those of the band before.
+    rows_parts, design_parts = [], []
     for band, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        parts.append(crossings.filter(
+        part = crossings.lazy().filter(
             (pl.col("t") <= end - hi) & (pl.col("open_until") > pl.col("t") + lo)
         ).with_columns(
             band=pl.lit(band, pl.Int32),
             at=pl.col("t") + lo + (spread % (hi - lo)).cast(pl.Int64),
-            window_end=pl.lit(end - hi, pl.Int64)))
-    rows = pl.concat(parts).filter(
-        (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
-        & (pl.col("seen_from") <= pl.col("at")))
-    failing = ~pl.col("qualifies")
-    recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
-    n_failing = (failing & recent).sum().over("band", "arrival")
-    keep_share = pl.when(failing).then(
-        pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows
-                          / n_failing.clip(1))
-    ).otherwise(1.0)
-    uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
-               % 1_000_003) / 1_000_003
-    rows = (rows.with_columns(keep_share=keep_share).filter(uniform < pl.col("keep_share"))
-            .sort("band", "person_id", "seq"))
-    states = rule_as_of(history, rows.select("person_id", "seq", "at"), rule)
-    rows = rows.join(states.select("person_id", "seq", "at", "open_at"),
-                     on=["person_id", "seq", "at"], how="left", maintain_order="left"
-                     ).filter(pl.col("open_at").fill_null(False))
-    states = rows.select("person_id", "seq", "at").join(
-        states, on=["person_id", "seq", "at"], how="left", maintain_order="left")
-    design = design_matrix(model_frame(history, states, inputs, country), rule)
-    return TrainingPool(rows.select("person_id", "seq", "band", "arrival", "t", "at",
-                                    "keep_share", "is_ltm", "ltm_known", "revealed_from"),
-                        design)
+            window_end=pl.lit(end - hi, pl.Int64),
+        ).filter(
+            (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
+            & (pl.col("seen_from") <= pl.col("at")))
+        recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
+        n_failing = (failing & recent).sum().over("arrival")
+        keep_share = pl.when(failing).then(
+            pl.min_horizontal(pl.lit(1.0), config.provisional_max_training_rows
+                              / n_failing.clip(1))
+        ).otherwise(1.0)
+        rows = (part.with_columns(keep_share=keep_share)
+                .filter(uniform < pl.col("keep_share")).sort("person_id", "seq").collect())
+        # The rule's view of a crossing reads its own person's history only: the band's
+        # persons' rows, a fraction of the history, keep its joins small.
+        persons = history.join(rows.select("person_id").unique(), on="person_id",
+                               how="semi", maintain_order="left")
+        states = rule_as_of(persons, rows.select("person_id", "seq", "at"), rule)
+        rows = rows.join(states.select("person_id", "seq", "at", "open_at"),
+                         on=["person_id", "seq", "at"], how="left", maintain_order="left"
+                         ).filter(pl.col("open_at").fill_null(False))
+        states = rows.select("person_id", "seq", "at").join(
+            states, on=["person_id", "seq", "at"], how="left", maintain_order="left")
+        design_parts.append(design_matrix(model_frame(persons, states, inputs, country),
+                                          rule))
+        rows_parts.append(rows.select("person_id", "seq", "band", "arrival", "t", "at",
+                                      "keep_share", "is_ltm", "ltm_known", "revealed_from"))
+    return TrainingPool(pl.concat(rows_parts), np.vstack(design_parts))
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,14 @@ def sensitivity(
     computed: dict[ResidenceRule, pl.DataFrame] | None = None,
     rules: tuple[ResidenceRule, ...] = SENSITIVITY_RULES,
     repaired: RepairedHistories | None = None,
+    repaired_days: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Totals of `year` under each rule (long form: one row per rule and kind).
 
     `computed`: stats.migration_totals frames already at hand for some rules (the stage's
     own rule); the others are estimated here, through the same chain and tabulation
-    (from `repaired`, step 1's result, when given: it does not depend on the rule)."""
+    (from `repaired`, step 1's result, and `repaired_days`, its `chain.known_days`, when
+    given: neither depends on the rule)."""
     computed = computed or {}
     year_period = pl.DataFrame({"period": ["year"], "period_start": [date(year, 1, 1)],
                                 "period_end": [date(year, 12, 31)]})
@@ -37,10 +39,12 @@ def sensitivity(
         if rule in computed:
             table = computed[rule]
         else:
-            run = run_rule(inputs, config, rule, country, repaired)
+            run = run_rule(inputs, config, rule, country, repaired, repaired_days)
             events = migration_events(run, inputs.persons, inputs.permits, country)
             table = tabulate(events, year_period, model_errors(run), config.interval_level,
                              with_breakdowns=False)
+            # Before the next rule's run: two runs at once would double the step's memory.
+            del run, events
         frames.append(table.filter((pl.col("period") == "year") & (pl.col("year") == year)
                                    & (pl.col("breakdown") == "total")).with_columns(
             rule=pl.lit(rule.label), threshold_days=pl.lit(rule.threshold_days),
