@@ -18,14 +18,13 @@ import dataclasses
 import multiprocessing
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from regmig.config import Config, DisclosureConfig
@@ -210,7 +209,10 @@ def protect_tables(
     """Each family of tables (shared cells, bounds) protected as one system.
 
     Families share no cell, so they are protected independently: in `config.workers`
-    processes, largest first. The release they make is audited afterwards, apart.
+    processes. A family of several tables starts from each table's own optimal pattern
+    (`_table_pattern`), and those single tables are tasks of their own, so the largest
+    family's warm start runs on every worker before that family itself does (see
+    `_schedule`). The release they make is audited afterwards, apart.
     """
     groups = sorted(families(tabulated).items(), key=lambda kv: -sum(
         t.cells.height for t in kv[1]))
@@ -219,35 +221,78 @@ def protect_tables(
                 for name, tables in progress.counted("protect table families", groups)}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
-        futures = {name: pool.submit(protect_family, name, tables, config)
-                   for name, tables in groups}
-        return {name: future.result() for name, future in
-                progress.counted("protect table families", futures.items())}
+        return _schedule(pool, groups, config)
+
+
+def _schedule(pool: ProcessPoolExecutor, groups: list[tuple[str, list[TableCells]]],
+              config: DisclosureConfig) -> dict[str, ProtectedFamily]:
+    """Run the warm starts and the families on the pool, at most one task per worker in
+    flight, always the first task that is ready in the order: largest family first, each
+    family's own tables before it. The tasks and their inputs are those of the serial
+    order, so the patterns are the same whatever the number of workers."""
+    warm = {name: len(tables) > 1 and config.method == "suppression"
+            for name, tables in groups}
+    tasks = []  # (family, table index or None for the family itself)
+    for name, tables in groups:
+        if warm[name]:
+            tasks.extend((name, k) for k in range(len(tables)))
+        tasks.append((name, None))
+    tables_of = dict(groups)
+    starts: dict[str, dict[int, list[str]]] = {name: {} for name, _ in groups}
+    done: dict[str, ProtectedFamily] = {}
+    running: dict = {}
+    with progress.step("protect table families", len(groups)) as advance:
+        while tasks or running:
+            while tasks and len(running) < config.workers:
+                ready = next((t for t in tasks if t[1] is not None
+                              or len(starts[t[0]]) == len(tables_of[t[0]]) * warm[t[0]]),
+                             None)
+                if ready is None:
+                    break
+                tasks.remove(ready)
+                name, k = ready
+                if k is None:
+                    keys = [key for i in sorted(starts[name]) for key in starts[name][i]]
+                    future = pool.submit(protect_family, name, tables_of[name], config,
+                                         protect, keys if warm[name] else None)
+                else:
+                    future = pool.submit(_table_pattern, tables_of[name][k], config)
+                running[future] = ready
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name, k = running.pop(future)
+                if k is None:
+                    done[name] = future.result()
+                    advance()
+                else:
+                    starts[name][k] = future.result()
+    return {name: done[name] for name, _ in groups}
 
 
 def protect_family(name: str, tables: list[TableCells], config: DisclosureConfig,
-                   protector: Protector = protect) -> ProtectedFamily:
+                   protector: Protector = protect,
+                   start_keys: list[str] | None = None) -> ProtectedFamily:
+    """Protect one family; a family of several tables starts from the union of each
+    table's own optimal pattern (`start_keys`, computed here when not given)."""
     family = build_family(name, tables)
     if protector is not protect or len(tables) == 1 or config.method != "suppression":
         return protector(family, config)
-    return protect(family, config, start=_single_table_patterns(family, tables, config))
+    if start_keys is None:
+        start_keys = [key for table in tables for key in _table_pattern(table, config)]
+    return protect(family, config, start=family.cells["key"].is_in(start_keys).to_numpy())
 
 
-def _single_table_patterns(family: CellFamily, tables: list[TableCells],
-                           config: DisclosureConfig) -> np.ndarray:
-    """Warm start: the union of each table's own optimal pattern, as family cells.
+def _table_pattern(table: TableCells, config: DisclosureConfig) -> list[str]:
+    """Warm start: the keys of the cells a table's own optimal pattern suppresses.
 
     Each table alone is small and its optimum quick; the family's repair then only adds
     what the shared cells and bounds need, and the optimiser starts from there.
     """
     alone = dataclasses.replace(config, solver_time_limit=config.solver_time_limit
                                 * SINGLE_TABLE_SHARE)
-    keys = []
-    for table in tables:
-        own = build_family(table.spec.table_id, [table])
-        pattern = protect(own, alone)
-        keys.extend(own.cells.filter(pl.Series(pattern.suppressed))["key"].to_list())
-    return family.cells["key"].is_in(keys).to_numpy()
+    own = build_family(table.spec.table_id, [table])
+    pattern = protect(own, alone)
+    return own.cells.filter(pl.Series(pattern.suppressed))["key"].to_list()
 
 
 #: Share of `solver_time_limit` each table of a family gets alone, for the warm start.

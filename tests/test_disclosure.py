@@ -250,3 +250,20 @@ def test_the_iom_convention_protects_the_threshold_itself(tmp_path):
     assert set(shown["obs_status"]) == {"", "*"}
     # Under the default rule the 5 is published: nothing to protect.
     assert not primary_cells(family, CONFIG).any()
+
+
+def test_families_and_their_warm_starts_on_two_workers_match_one_worker():
+    """Scheduling the single tables' warm starts and the families on a process pool
+    changes nothing of the patterns: the same tasks with the same inputs as one by one."""
+    from regmig.publish.stage import protect_tables
+
+    tables = [_table("a", (SEX,), {("M",): 3, ("F",): 40}),
+              _table("b", (SEX, CIT), INNER_B),
+              _table("grid", (ROWS, COLS), INNER_3X3, population="other")]
+    serial = protect_tables(tables, dataclasses.replace(CONFIG, workers=1))
+    pooled = protect_tables(tables, dataclasses.replace(CONFIG, workers=2))
+    assert set(serial) == set(pooled) == {"pop", "other"}
+    for name, family in serial.items():
+        assert family.suppressed.any()
+        assert np.array_equal(family.suppressed, pooled[name].suppressed)
+        assert np.array_equal(family.primary, pooled[name].primary)

@@ -37,7 +37,7 @@ import numpy as np
 
 from regmig.config import DisclosureConfig
 from regmig.publish.disclosure import pattern
-from regmig.publish.disclosure.attacker import TOLERANCE, attack
+from regmig.publish.disclosure.attacker import TOLERANCE, Exposure, attack
 from regmig.publish.disclosure.family import CellFamily
 from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
 from regmig.publish.disclosure.repair import PathFinder
@@ -92,8 +92,8 @@ def suppress(
     optimal = False
     deadline = started + config.solver_time_limit
 
-    def finish(x: np.ndarray) -> np.ndarray:
-        grown, _ = _repair(incidence, values, x, primary, big_m, threshold, cuts)
+    def finish(x: np.ndarray, exposed: list[Exposure]) -> np.ndarray:
+        grown, _ = _repair(incidence, values, x, primary, big_m, threshold, cuts, exposed)
         return pattern.complete(incidence, values, grown, primary, released, big_m,
                                 table_of)[0]
 
@@ -130,29 +130,36 @@ def _cost(values: np.ndarray, x: np.ndarray) -> float:
 def _repair(
     incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray, primary: np.ndarray,
     big_m: float, threshold: float, cuts: list[tuple[np.ndarray, float]],
+    exposed: list[Exposure] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Grow x until the attacker exposes nothing; collect the attacker's cuts."""
+    """Grow x until the attacker exposes nothing; collect the attacker's cuts.
+
+    `exposed`: the attack on x itself when the caller has made it already (the caller
+    keeps its cuts), so that the same pattern is not attacked twice.
+    """
     finder = PathFinder(incidence, values, big_m)
     rounds = 0
     while True:
         rounds += 1
-        exposed = attack(incidence, values, x, primary, big_m, threshold)
+        if exposed is None:
+            exposed = attack(incidence, values, x, primary, big_m, threshold)
+            cuts.extend((e.cut, e.need) for e in exposed)
         if not exposed:
             return x, rounds
-        cuts.extend((e.cut, e.need) for e in exposed)
         cells = np.array([e.cell for e in exposed], dtype=np.int64)
         grown = np.maximum(x, finder.open_paths(cells, x, threshold))
         if np.array_equal(grown, x):
             # Cannot happen with exact arithmetic; never loop: the audit will decide.
             return x, rounds
-        x = grown
+        x, exposed = grown, None
 
 
 def _optimise(
     incidence: RowwiseMatrix, values: np.ndarray, fixed: np.ndarray, released: np.ndarray,
     primary: np.ndarray, big_m: float, threshold: float,
     cuts: list[tuple[np.ndarray, float]], incumbent: np.ndarray, deadline: float,
-    max_rounds: int, max_nodes: int, finish: Callable[[np.ndarray], np.ndarray],
+    max_rounds: int, max_nodes: int,
+    finish: Callable[[np.ndarray, list[Exposure]], np.ndarray],
 ) -> tuple[np.ndarray, int, bool]:
     """Benders loop; returns the cheapest protecting pattern found (at worst the
     incumbent). A master solution the attacker breaks is repaired and completed
@@ -174,7 +181,7 @@ def _optimise(
             if not new:
                 return (x, rounds, optimal) if _cost(values, x) <= _cost(values, best) \
                     else (best, rounds, False)
-        repaired = finish(x)
+        repaired = finish(x, exposed)
         if _cost(values, repaired) < _cost(values, best):
             best = repaired
         for cut, need in new:
