@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/regmig demo
 
-## Lint, then run the whole test suite (the report tests need a headless browser).
+## Lint, then run the whole test suite (the report tests need a headless browser) on two
+## workers, a test file per worker at a time (files share module fixtures); the 15 slowest
+## tests are listed at the end.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 ## Debian's chromium for the report tests (tests/browser.py), installed when absent.
 browser:
