@@ -96,12 +96,12 @@ def _block_histogram(
     right = list(p.keys) + [b for _a, b in p.crossed]
     present = " AND ".join(f'"{c}" IS NOT NULL' for c in left)
     group = ", ".join(f'"{c}"' for c in left)
-    having = (f'count("{p.missing_on_one_side}")' if p.missing_on_one_side is not None
-              else "0")
+    with_column = (f'count("{p.missing_on_one_side}")' if p.missing_on_one_side is not None
+                   else "0")
     if not p.crossed:
         query = f"""
             WITH blocks AS (
-                SELECT count(*) AS n, {having} AS m FROM {table} WHERE {present}
+                SELECT count(*) AS n, {with_column} AS m FROM {table} WHERE {present}
                 GROUP BY {group}
             )
             SELECT n, sum(n * (n - 1) // 2 - m * (m - 1) // 2), sum(n) FROM blocks
@@ -112,7 +112,7 @@ def _block_histogram(
         query = f"""
             WITH blocks AS (
                 SELECT {", ".join(f'"{c}"' for c in dict.fromkeys(left + right))},
-                       count(*) AS n, {having} AS m
+                       count(*) AS n, {with_column} AS m
                 FROM {table} WHERE {present} AND {" AND ".join(f'"{c}" IS NOT NULL' for c in right)}
                 GROUP BY ALL
             ), left_blocks AS (
