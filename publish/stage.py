@@ -230,8 +230,7 @@ def _schedule(pool: ProcessPoolExecutor, groups: list[tuple[str, list[TableCells
     flight, always the first task that is ready in the order: largest family first, each
     family's own tables before it. The tasks and their inputs are those of the serial
     order, so the patterns are the same whatever the number of workers."""
-    warm = {name: len(tables) > 1 and config.method == "suppression"
-            for name, tables in groups}
+    warm = {name: _warm_started(tables, config) for name, tables in groups}
     tasks = []  # (family, table index or None for the family itself)
     for name, tables in groups:
         if warm[name]:
@@ -244,9 +243,9 @@ def _schedule(pool: ProcessPoolExecutor, groups: list[tuple[str, list[TableCells
     with progress.step("protect table families", len(groups)) as advance:
         while tasks or running:
             while tasks and len(running) < config.workers:
-                ready = next((t for t in tasks if t[1] is not None
-                              or len(starts[t[0]]) == len(tables_of[t[0]]) * warm[t[0]]),
-                             None)
+                # A single table is always ready; a family once its warm starts are in.
+                ready = next((t for t in tasks if t[1] is not None or not warm[t[0]]
+                              or len(starts[t[0]]) == len(tables_of[t[0]])), None)
                 if ready is None:
                     break
                 tasks.remove(ready)
@@ -275,11 +274,17 @@ def protect_family(name: str, tables: list[TableCells], config: DisclosureConfig
     """Protect one family; a family of several tables starts from the union of each
     table's own optimal pattern (`start_keys`, computed here when not given)."""
     family = build_family(name, tables)
-    if protector is not protect or len(tables) == 1 or config.method != "suppression":
+    if protector is not protect or not _warm_started(tables, config):
         return protector(family, config)
     if start_keys is None:
         start_keys = [key for table in tables for key in _table_pattern(table, config)]
     return protect(family, config, start=family.cells["key"].is_in(start_keys).to_numpy())
+
+
+def _warm_started(tables: list[TableCells], config: DisclosureConfig) -> bool:
+    """Whether a family starts from its tables' own optimal patterns: when it has several
+    tables and cells are suppressed."""
+    return len(tables) > 1 and config.method == "suppression"
 
 
 def _table_pattern(table: TableCells, config: DisclosureConfig) -> list[str]:
