@@ -94,8 +94,15 @@ class LinkageConfig:
     #: A profile alone in its cluster joins the one cluster all its links at or above
     #: this probability point into (linkage/clustering.py); None turns it off.
     attach_threshold: float | None = 0.5
-    #: Pairs scored below this are not kept at all.
-    predict_threshold: float = 0.5
+    #: A crossing profile alone in its cluster whose crossings each fill a gap in the
+    #: travel history of exactly one cluster it links to at or above this probability (an
+    #: arrival between two departures, or a departure between two arrivals) joins that
+    #: cluster (linkage/clustering.py); None turns it off. The travel history is the
+    #: evidence here, so the names need only make the candidate plausible.
+    travel_attach_threshold: float | None = 0.01
+    #: Pairs scored below this are not kept at all: the lowest probability any step above
+    #: reads (the travel-history attachment).
+    predict_threshold: float = 0.01
     #: Comparisons (pairs scored) always allowed, whatever the size of the delivery ...
     comparison_budget: int = 5_000_000
     #: ... plus this many per profile, so the budget grows with the data. When the

@@ -15,6 +15,15 @@ outright do not count (in small name pools a namesake scores high on names alone
 profile with links into two clusters, or whose register personal id differs from the
 cluster's, stays alone.
 
+A crossing profile still alone after that (most often one crossing on a mistyped document
+and without a date of birth: names, sex and citizenship alone leave it below even the
+attachment threshold) joins the one cluster, among those it links to at or above
+`LinkageConfig.travel_attach_threshold`, into whose travel history each of its crossings
+fits a gap: an arrival between two departures or a departure between two arrivals. Nobody
+leaves twice without coming back, so in the right person's history the split-off crossing
+has left exactly such a gap, while a namesake's history rarely has one at that date.
+Links whose dates of birth disagree outright do not count here either.
+
 A change of citizenship never splits anything: the model scores citizenship as one
 attribute among others, and a naturalised person's profiles keep matching on name, date
 of birth and documents.
@@ -42,6 +51,7 @@ class ClusterResult:
     conflict_clusters: int
     links_cut: int
     lone_profiles_attached: int = 0
+    attached_by_travel_history: int = 0
 
 
 def cluster_profiles(
@@ -51,6 +61,7 @@ def cluster_profiles(
     predictions: SplinkDataFrame,
     threshold: float,
     attach_threshold: float | None = None,
+    travel_attach_threshold: float | None = None,
 ) -> ClusterResult:
     components = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
@@ -92,11 +103,15 @@ def cluster_profiles(
     attached = 0
     if attach_threshold is not None and attach_threshold < threshold:
         attached = attach_lone_profiles(work, attach_threshold)
+    by_travel = 0
+    if travel_attach_threshold is not None and _has_tables(
+            work, "link_records", "in_border_crossings"):
+        by_travel = attach_by_travel_history(work, travel_attach_threshold)
     counts = work.sql(
         "SELECT count(DISTINCT cluster_id), "
         "(SELECT count(*) FROM conflict_components) FROM profile_clusters"
     ).fetchall()[0]
-    return ClusterResult(int(counts[0]), int(counts[1]), links_cut, attached)
+    return ClusterResult(int(counts[0]), int(counts[1]), links_cut, attached, by_travel)
 
 
 def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: float) -> int:
@@ -137,6 +152,70 @@ def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: floa
           AND (pr.person_key IS NULL OR k.person_keys IS NULL
                OR k.person_keys = [pr.person_key])
     """)
+    return _apply_attachments(work)
+
+
+def attach_by_travel_history(work: duckdb.DuckDBPyConnection, threshold: float) -> int:
+    """Join each lone crossing profile to the one linked cluster whose travel history its
+    crossings fill (see the module docstring); return how many joined."""
+    work.execute(f"""
+        CREATE OR REPLACE TABLE attachments AS
+        WITH sizes AS (
+            SELECT cluster_id, count(*) AS n FROM profile_clusters GROUP BY cluster_id
+        ), lone AS (
+            SELECT c.unique_id FROM profile_clusters AS c JOIN sizes USING (cluster_id)
+            JOIN profiles AS pr USING (unique_id)
+            WHERE sizes.n = 1 AND pr.source = 'border_crossings'
+        ), links AS (   -- every link of a lone crossing profile, seen from the lone side
+            SELECT unique_id_l AS lone_id, unique_id_r AS other_id, dob_level FROM pairs
+            WHERE match_probability >= {float(threshold)}
+              AND unique_id_l IN (SELECT unique_id FROM lone)
+            UNION ALL
+            SELECT unique_id_r, unique_id_l, dob_level FROM pairs
+            WHERE match_probability >= {float(threshold)}
+              AND unique_id_r IN (SELECT unique_id FROM lone)
+        ), candidates AS (   -- clusters a lone profile links to, no date of birth against
+            SELECT l.lone_id, c.cluster_id
+            FROM links AS l JOIN profile_clusters AS c ON c.unique_id = l.other_id
+            WHERE c.cluster_id <> l.lone_id
+            GROUP BY l.lone_id, c.cluster_id
+            HAVING bool_and(l.dob_level IS DISTINCT FROM 0)
+        ), crossings AS (
+            SELECT r.profile_id, b.crossed_at, b.direction
+            FROM link_records AS r JOIN in_border_crossings AS b USING (record_id)
+            WHERE r.source = 'border_crossings'
+        ), histories AS (   -- each candidate's crossings with the lone profile's put in
+            SELECT k.lone_id, k.cluster_id, x.crossed_at, x.direction, false AS own
+            FROM candidates AS k
+            JOIN profile_clusters AS c ON c.cluster_id = k.cluster_id
+            JOIN crossings AS x ON x.profile_id = c.unique_id
+            UNION ALL
+            SELECT k.lone_id, k.cluster_id, x.crossed_at, x.direction, true
+            FROM candidates AS k JOIN crossings AS x ON x.profile_id = k.lone_id
+        ), neighbours AS (
+            SELECT lone_id, cluster_id, own, direction,
+                   lag(direction) OVER w AS before, lead(direction) OVER w AS after,
+                   lag(own) OVER w AS before_own, lead(own) OVER w AS after_own
+            FROM histories
+            WINDOW w AS (PARTITION BY lone_id, cluster_id ORDER BY crossed_at, own)
+        ), fits AS (   -- every own crossing sits between two of the other direction
+            SELECT lone_id, cluster_id
+            FROM neighbours WHERE own
+            GROUP BY lone_id, cluster_id
+            HAVING bool_and(before IS NOT NULL AND after IS NOT NULL
+                            AND NOT before_own AND NOT after_own
+                            AND before <> direction AND after <> direction)
+        )
+        SELECT lone_id AS unique_id, min(cluster_id) AS cluster_id
+        FROM fits
+        WHERE cluster_id NOT IN (SELECT lone_id FROM fits)   -- targets stay where they are
+        GROUP BY lone_id HAVING count(*) = 1
+    """)
+    return _apply_attachments(work)
+
+
+def _apply_attachments(work: duckdb.DuckDBPyConnection) -> int:
+    """Move the profiles of `attachments(unique_id, cluster_id)` into their clusters."""
     attached = work.sql("SELECT count(*) FROM attachments").fetchall()[0][0]
     # A lone profile's cluster id is its own id. Links are symmetric, so a lone profile
     # attaching to another lone one is attached to by it in turn (any third link would
@@ -157,6 +236,13 @@ def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: floa
         FROM moved
     """)
     return int(attached)
+
+
+def _has_tables(work: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    found = work.execute(
+        "SELECT count(DISTINCT table_name) FROM duckdb_tables() WHERE table_name IN "
+        f"({', '.join('?' for _ in names)})", list(names)).fetchall()[0][0]
+    return found == len(names)
 
 
 def split_conflicts(

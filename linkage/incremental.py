@@ -20,9 +20,11 @@ An incremental run:
    among themselves (`predict_within`), with the stored model, the blocking passes a full
    link would choose on today's profiles and term frequencies over all of them;
 4. re-clusters the affected *region* only: the old components that hold a changed or gone
-   profile or that a new link at the threshold reaches, with the changed profiles
-   (linkage/clustering.py: register conflicts split as in a full link). Any other
-   component is untouched by the new links, so its clusters stand;
+   profile or that a new link reaches at the lowest probability clustering reads (the
+   travel-history attachment's), with every component an earlier attachment joined to
+   one of them, and the changed profiles (linkage/clustering.py: register conflicts split
+   and lone profiles attached as in a full link). Any other component is untouched by the
+   new links, so its clusters stand;
 5. gives person ids by overlap with the old ones (linkage/stable_ids.py) to the persons
    of the region and of the touched profiles: a person keeps its id, and merges and
    splits the new evidence forces go to core.person_id_history;
@@ -31,16 +33,11 @@ An incremental run:
 Against a full re-link on the same model: pairs among unchanged profiles are the pairs a
 full link scores (same attributes, same comparisons), and components are a property of
 the whole pair graph, so the chain reproduces a full link's persons except where (a) a
-full link's blocking on grown blocks would drop or add pairs among unchanged profiles,
+full link's blocking on grown blocks would drop or add pairs among unchanged profiles, or
 (b) term frequencies of names, which move with the population, would move a pair of
-unchanged profiles across a threshold, or (c) a new lone profile whose links lie between
-`attach_threshold` and the cluster threshold would join an old cluster
-(linkage/clustering.py): the region holds only components a link at the cluster
-threshold reaches, so the chain leaves it alone. A periodic full re-link (`regmig run
---full-relink`, `[monthly] full_relink_every_months`) removes all three;
-bench/bench_monthly.py measures how far the chain drifts before it (24 months of 5,000
-persons: 4 records of 35,370 on another person: two crossings a full link attaches by
-(c), and two that it links at 0.952, just above the cluster threshold).
+unchanged profiles across a threshold. A periodic full re-link (`regmig run
+--full-relink`, `[monthly] full_relink_every_months`) removes both;
+bench/bench_monthly.py measures how far the chain drifts before it.
 """
 
 from __future__ import annotations
@@ -53,7 +50,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from regmig.config import Config
+from regmig.config import Config, LinkageConfig
 from regmig.linkage import stable_ids
 from regmig.schemas.table_spec import comment_relation, create_tables
 from regmig.schemas.tables.identifiers import LINK_PAIRS, LINK_STATE
@@ -335,12 +332,13 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
             summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
                                                  engine)
         with timer.step("cluster"):
-            _find_region(work, settings.cluster_threshold)
+            _find_region(work, _lowest_clustering_threshold(settings))
             region = db_api.register("region_profiles", dataset_display_name="region")
             edges = db_api.register("pairs", dataset_display_name="region_pairs")
             clusters = clustering.cluster_profiles(
                 work, engine, training.linker_from_stored(region, model, kept_rules, engine),
-                edges, settings.cluster_threshold, settings.attach_threshold)
+                edges, settings.cluster_threshold, settings.attach_threshold,
+                settings.travel_attach_threshold)
             summary.conflict_clusters = clusters.conflict_clusters
             _rewritten_profiles(work)
         with timer.step("stable_ids"):
@@ -550,6 +548,13 @@ def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any
     return _count(work, "new_pairs")
 
 
+def _lowest_clustering_threshold(settings: LinkageConfig) -> float:
+    """The lowest link probability any clustering step reads (linkage/clustering.py)."""
+    thresholds = (settings.cluster_threshold, settings.attach_threshold,
+                  settings.travel_attach_threshold)
+    return min(t for t in thresholds if t is not None)
+
+
 def _find_region(work: duckdb.DuckDBPyConnection, threshold: float) -> None:
     """all_pairs (the state's pairs with the new ones), affected_components,
     region_profiles (the Splink input of re-clustering) and pairs (its edges)."""
@@ -570,10 +575,14 @@ def _find_region(work: duckdb.DuckDBPyConnection, threshold: float) -> None:
             WHERE match_probability >= {float(threshold)}
             UNION SELECT unique_id_r FROM new_pairs
             WHERE match_probability >= {float(threshold)}
-        )
-        SELECT DISTINCT component_id FROM state_profiles
-        WHERE unique_id IN (SELECT unique_id FROM dropped_ends)
-           OR unique_id IN (SELECT unique_id FROM linked);
+        ), reached AS (
+            SELECT DISTINCT component_id, cluster_id FROM state_profiles
+            WHERE unique_id IN (SELECT unique_id FROM dropped_ends)
+               OR unique_id IN (SELECT unique_id FROM linked)
+        )   -- with the components an attachment joined into the same cluster
+        SELECT DISTINCT s.component_id FROM state_profiles AS s
+        WHERE s.component_id IN (SELECT component_id FROM reached)
+           OR s.cluster_id IN (SELECT cluster_id FROM reached);
 
         CREATE OR REPLACE TABLE region_profiles AS
         SELECT * FROM profiles

@@ -76,7 +76,8 @@ def score_profiles(
     with timer.step("cluster"):
         clusters = clustering.cluster_profiles(work, engine, linker, predictions,
                                                settings.cluster_threshold,
-                                               settings.attach_threshold)
+                                               settings.attach_threshold,
+                                               settings.travel_attach_threshold)
     return ScoredProfiles(coverage, choices, linker, predictions, record, model_row, chunks,
                           clusters)
 

@@ -281,6 +281,8 @@ def _run_indicators(summary: LinkSummary, choices, clusters, chunks: int):  # no
         ("links_cut", clusters.links_cut, "pairs", "links refused when splitting conflicts"),
         ("lone_profiles_attached", clusters.lone_profiles_attached, "profiles",
          "alone at the threshold, joined to the one cluster their links point into"),
+        ("attached_by_travel_history", clusters.attached_by_travel_history, "profiles",
+         "lone crossing profiles whose crossings fill gaps in one linked travel history"),
     ]
     for source in SOURCES:
         key = f"profiles_{source}"

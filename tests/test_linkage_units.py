@@ -3,7 +3,11 @@
 import duckdb
 import pytest
 
-from regmig.linkage.clustering import attach_lone_profiles, split_conflicts
+from regmig.linkage.clustering import (
+    attach_by_travel_history,
+    attach_lone_profiles,
+    split_conflicts,
+)
 from regmig.linkage.evaluation import evaluate
 from regmig.linkage.profiles import NAME_KEY_MACROS
 from regmig.linkage.stable_ids import assign_person_ids
@@ -55,6 +59,46 @@ def test_lone_profiles_attach_to_the_one_cluster_they_point_into() -> None:
     assert cluster["E"] == cluster["F"] != cluster["C1"]
     assert len({cluster["G"], cluster["H"], cluster["A"], cluster["C1"], cluster["E"]}) == 5
     assert attached == 4  # A, B, D, E
+
+
+def test_a_lone_crossing_joins_the_one_travel_history_it_fills() -> None:
+    # Person P (profiles P1 crossings, P2 register) left on 1 March and 1 September with
+    # no arrival between: the lone arrival A of 1 June fills that gap and joins, on a link
+    # far below the clustering threshold. Q has the same gap but its one link disagrees on
+    # the date of birth. The lone arrival B of 1 December follows P's last departure: it
+    # fills no gap and stays. The lone departure D of 1 June sits between two departures
+    # (it would make three in a row) and stays. The lone arrival E fills gaps in both P
+    # and R: two candidates, so it stays.
+    clusters = ("SELECT * FROM (VALUES ('P1', 'P1'), ('P2', 'P1'), ('Q1', 'Q1'), "
+                "('R1', 'R1'), ('A', 'A'), ('B', 'B'), ('D', 'D'), ('E', 'E')) "
+                "AS t(unique_id, cluster_id)")
+    crossings = [("P1", "2023-01-10", "arrival"), ("P1", "2023-03-01", "departure"),
+                 ("P1", "2023-09-01", "departure"), ("Q1", "2023-03-01", "departure"),
+                 ("Q1", "2023-09-01", "departure"), ("R1", "2023-05-01", "departure"),
+                 ("R1", "2023-08-01", "departure"), ("A", "2023-06-01", "arrival"),
+                 ("B", "2023-12-01", "arrival"), ("D", "2023-06-01", "departure"),
+                 ("E", "2023-07-01", "arrival")]
+    rows = ", ".join(f"('{p}', 'x{i}', TIMESTAMP '{d}', '{k}')"
+                     for i, (p, d, k) in enumerate(crossings))
+    con = _con_with({
+        "profile_clusters": f"SELECT *, false AS in_conflict FROM ({clusters})",
+        "profiles": f"SELECT unique_id, CASE WHEN unique_id = 'P2' THEN 'population_register' "
+                    f"ELSE 'border_crossings' END AS source FROM ({clusters})",
+        "link_records": f"SELECT 'border_crossings' AS source, record_id, profile_id "
+                        f"FROM (VALUES {rows}) AS t(profile_id, record_id, crossed_at, d)",
+        "in_border_crossings": f"SELECT record_id, crossed_at, d AS direction "
+                               f"FROM (VALUES {rows}) AS t(profile_id, record_id, crossed_at, d)",
+        "pairs": "SELECT * FROM (VALUES ('A', 'P2', 0.05, 1), ('A', 'Q1', 0.3, 0), "
+                 "('B', 'P1', 0.4, 1), ('D', 'P1', 0.4, 1), ('E', 'P1', 0.2, 1), "
+                 "('E', 'R1', 0.2, 1), ('A', 'R1', 0.005, 1)) "
+                 "AS t(unique_id_l, unique_id_r, match_probability, dob_level)",
+    })
+    attached = attach_by_travel_history(con, 0.01)
+    cluster = dict(con.sql("SELECT unique_id, cluster_id FROM profile_clusters").fetchall())
+    assert cluster["A"] == cluster["P1"] == cluster["P2"]
+    others = ("B", "D", "E", "Q1", "R1")
+    assert [cluster[p] for p in others] == list(others)  # each still alone
+    assert attached == 1
 
 
 def test_conflicts_are_cut_at_the_weakest_link() -> None:
