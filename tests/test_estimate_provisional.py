@@ -159,6 +159,17 @@ def test_no_backtest_without_room(long_inputs) -> None:
     assert backtest.cut_dates(short, Config().estimate) == []
 
 
+def test_two_months_of_data_give_the_documented_default(long_inputs) -> None:
+    """A monthly chain's first run may hold two months: no window has closed, so there
+    is no model and every open crossing gets 0.5 (an empty training pool once raised)."""
+    config = Config()
+    short = truncate(long_inputs, date(2018, 3, 1))
+    run = run_rule(short, config.estimate, config.estimate.rule, config.country)
+    assert run.model is None and run.pool.rows.is_empty()
+    open_now = run.history.filter(pl.col("probability_ltm").is_between(0, 1, closed="none"))
+    assert open_now.height > 0 and (open_now["probability_ltm"] == 0.5).all()
+
+
 @pytest.mark.parametrize("rule", SENSITIVITY_RULES, ids=lambda r: r.label)
 def test_shared_known_days_equal_the_rules_own(long_inputs, full_run, rule) -> None:
     """The sensitivity rules reuse the main run's rule-independent days (chain.known_days)

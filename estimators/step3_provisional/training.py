@@ -200,7 +200,8 @@ def fit_at(pool: TrainingPool, view: CutView, config: EstimateConfig
     cut = view.cut
     starts = lag_bands(rule, config)
     ends = np.r_[starts[1:], rule.window_days]
-    hi = pl.Series(ends)[pool.rows["band"]] if pool.rows.height else pl.Series([], pl.Int64)
+    hi = (pl.Series("hi", ends)[pool.rows["band"]] if pool.rows.height
+          else pl.Series("hi", [], dtype=pl.Int64))
     rows = pool.rows.with_columns(hi=hi, _index=pl.int_range(pl.len()))
     window_end = cut - pl.col("hi")
     rows = rows.filter((pl.col("t") <= window_end)
