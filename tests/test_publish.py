@@ -208,6 +208,7 @@ def test_workbook_sheets_are_the_tables_with_numbers_letters_and_labels(publishe
     for table_id in (i for i in ids if i != "un_3_4"):
         assert 'state="frozen"' in sheets[table_id], table_id
         # at least one numeric cell: a <c> without t="s" holding a <v>
-        assert re.search(r'<c r="[A-Z]+\d+"(?: s="\d+")?><v>\d+</v>', sheets[table_id])
+        assert re.search(r'<c r="[A-Z]+\d+"(?: s="\d+")?><v>\d+</v>', sheets[table_id]), \
+            table_id
     assert ">A<" in strings and ">letter<" in strings
     assert "Russian Federation" in strings or "Syrian Arab Republic" in strings
