@@ -52,6 +52,8 @@ FIVE_YEAR_AGES: tuple[tuple[str, int, int], ...] = (
     + (("Y_GE85", 85, 200),)
 )
 AGE_CLASSIFICATIONS = {"single_year": SINGLE_YEAR_AGES, "five_year": FIVE_YEAR_AGES}
+#: First age of the open single-year group (Y_GE100): ages from it on share one code.
+OPEN_SINGLE_YEAR = SINGLE_YEAR_AGES[-1][1]
 
 #: Eurostat dataflow agency and version used in SDMX-CSV.
 SDMX_AGENCY = "ESTAT"

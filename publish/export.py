@@ -27,7 +27,7 @@ from regmig.publish import tau_argus
 from regmig.publish.metadata import TableMetadata
 from regmig.publish.sdmx import sdmx_csv
 from regmig.publish.tables.cube import TableSpec
-from regmig.publish.tables.eurostat import DATASETS
+from regmig.publish.tables.eurostat import dataset_of
 from regmig.publish.workbook import write_workbook
 from regmig.warehouse.writes import create_table_as
 
@@ -74,6 +74,7 @@ def stage_release(
     (staging / "sdmx").mkdir()
     counts = {"csv": 0, "sdmx": 0, "tau_argus": 0}
     symbol = header["confidential_symbol"]
+    datasets: dict[str, list[pl.DataFrame]] = {}   # dataset -> its rows, per AGEDEF
     for table in tables:
         table.cells.write_csv(staging / "csv" / f"{table.spec.table_id}.csv")
         counts["csv"] += 1
@@ -82,9 +83,12 @@ def stage_release(
         counts["tau_argus"] += len(tau_argus.write_table(
             staging / "tau_argus", table.spec, table.cells.with_columns(status.alias("status")),
             {"SAFE": tau_argus.SAFE, "UNSAFE": symbol}))
-        if table.spec.table_id in DATASETS:
-            sdmx_csv(table, header).write_csv(staging / "sdmx" / f"{table.spec.table_id}.csv")
-            counts["sdmx"] += 1
+        filled = dataset_of(table.spec.table_id)
+        if filled is not None:
+            datasets.setdefault(filled[0], []).append(sdmx_csv(table, header, *filled))
+    for dataset, frames in datasets.items():
+        pl.concat(frames).write_csv(staging / "sdmx" / f"{dataset}.csv")
+        counts["sdmx"] += 1
     _write_duckdb(staging / "release.duckdb", tables, unavailable, loss)
     write_workbook(staging / "questionnaires.xlsx", tables, unavailable)
     metadata = {

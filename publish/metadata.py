@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from regmig.config import Config
-from regmig.publish.tables.cube import TableSpec
+from regmig.publish.tables.cube import AgeReached, TableSpec
 from regmig.publish.tables.populations import POPULATIONS, Reference
 from regmig.publish.tables.un_questionnaire import UnavailableTable
 
@@ -89,6 +89,12 @@ def describe(
         where = "".join(f", {d} {c}" for d, c in bound["where"].items())
         footnotes.append(f"Each cell{where} is at most the cell of {bound['table']} with "
                          f"the same {', '.join(bound['on'])}: {bound['reason']}.")
+    if spec.age_reached is not None:
+        rules.append(age_reached_rule(spec.age_reached))
+        footnotes.append(
+            f"Age reached during the year ({spec.age_reached.reached}): each person's is "
+            f"their age in completed years in {spec.age_reached.table} or one more "
+            f"({spec.age_reached.reason}).")
     return TableMetadata(
         table_id=spec.table_id,
         title=spec.title,
@@ -126,6 +132,18 @@ def describe(
             "audit": "passed",
         },
     )
+
+
+def age_reached_rule(rule: AgeReached) -> dict[str, Any]:
+    """The relation of a table by age reached to its table by completed age, as data:
+    each unit's age reached is its completed age or that age + 1; `ages` gives the
+    single years [first, last] each age code spans (last null: open-ended), `unchanged`
+    the codes counting the same units in both tables."""
+    return {"kind": "age_reached", "table": rule.table, "completed": rule.completed,
+            "reached": rule.reached,
+            "ages": [{"code": code, "first": first, "last": last}
+                     for code, first, last in rule.ranges],
+            "unchanged": list(rule.unchanged), "reason": rule.reason}
 
 
 def describe_unavailable(table: UnavailableTable, ref: Reference) -> TableMetadata:

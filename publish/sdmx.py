@@ -5,8 +5,9 @@ dataset's dimensions in Eurostat's order and case (freq, citizen, agedef, age, u
 sex, geo for migr_imm1ctz), TIME_PERIOD, OBS_VALUE, OBS_FLAG, CONF_STATUS. A confidential
 value is empty with CONF_STATUS "C" (every suppressed cell alike: telling primary from
 complementary cells would disclose); the observations of a provisional table carry
-OBS_FLAG "p". Age is in completed years at the migration (AGEDEF COMPLET); the stocks
-have no AGEDEF.
+OBS_FLAG "p". Age is in completed years at the migration (AGEDEF COMPLET); the datasets
+of eurostat.REACH_DATASETS also hold the rows of their table by age reached during the
+year (`<dataset>_reach`, AGEDEF REACH); the stocks have no AGEDEF.
 """
 
 from __future__ import annotations
@@ -40,22 +41,24 @@ COLUMN = {"citizen": "citizenship", "c_birth": "country_of_birth", "age": "age",
 PARTNER = ("previous_residence", "next_residence")
 FREQ_ANNUAL = "A"
 UNIT_NUMBER = "NR"
-AGE_COMPLETED = "COMPLET"
 CONFIDENTIAL = "C"
 PROVISIONAL = "p"
 
 
-def sdmx_csv(table: ReleaseTable, header: dict[str, Any]) -> pl.DataFrame:
-    """The dataset's SDMX-CSV rows from a protected release table."""
+def sdmx_csv(table: ReleaseTable, header: dict[str, Any], dataset: str, agedef: str
+             ) -> pl.DataFrame:
+    """The dataset's SDMX-CSV rows (AGEDEF `agedef`) from a protected release table."""
     spec = table.spec
     cells = table.cells
-    fixed = {"freq": pl.lit(FREQ_ANNUAL), "agedef": pl.lit(AGE_COMPLETED),
+    if spec.age_reached is not None:   # Eurostat's age column, AGEDEF telling which age
+        cells = cells.rename({spec.age_reached.reached: spec.age_reached.completed})
+    fixed = {"freq": pl.lit(FREQ_ANNUAL), "agedef": pl.lit(agedef),
              "unit": pl.lit(UNIT_NUMBER), "geo": pl.lit(eurostat_country(header["country"]))}
     columns: list[pl.Expr] = [
-        pl.lit(f"{SDMX_AGENCY}:{spec.table_id.upper()}({SDMX_VERSION})").alias("DATAFLOW"),
+        pl.lit(f"{SDMX_AGENCY}:{dataset.upper()}({SDMX_VERSION})").alias("DATAFLOW"),
         pl.lit(header["published_at"]).alias("LAST UPDATE"),
     ]
-    for dim in DIMENSIONS[spec.table_id]:
+    for dim in DIMENSIONS[dataset]:
         if dim in fixed:
             columns.append(fixed[dim].alias(dim))
         elif dim == "partner":

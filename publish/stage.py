@@ -327,6 +327,8 @@ def assemble(
                  for table_id in family.family.members["table_id"].unique().to_list()}
     for table in tabulated:
         spec = table.spec
+        if not spec.published:   # counts kept only for a relation (cube.AgeReached)
+            continue
         specs[spec.table_id] = spec
         family = family_of[spec.table_id]
         status = (

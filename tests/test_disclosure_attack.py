@@ -34,6 +34,9 @@ def _truth(paths) -> dict[str, pl.DataFrame]:
 
 
 def _attack(paths) -> pl.DataFrame:
+    meta = json.loads((paths.release / "metadata.json").read_text())
+    # The tables by age reached are in the release, their relation stated for the attack.
+    assert any(r["kind"] == "age_reached" for t in meta["tables"] for r in t.get("rules", []))
     report = audit_release(paths.release, _truth(paths), protection(publish_config().disclosure))
     assert report.findings.height > 0  # there are primary cells to attack
     return report.failures

@@ -143,6 +143,10 @@ def test_sdmx_csv_uses_eurostat_codes_and_layout(published_run):
     sdmx = pl.read_csv(published_run.release / "sdmx" / "migr_imm1ctz.csv",
                        infer_schema=False)
     assert set(sdmx["geo"]) == {"AM"} and set(sdmx["agedef"]) == {"COMPLET"}
+    for dataset in ("migr_imm8", "migr_emi2"):   # Eurostat's have both age definitions
+        both = pl.read_csv(published_run.release / "sdmx" / f"{dataset}.csv",
+                           infer_schema=False)
+        assert set(both["agedef"]) == {"COMPLET", "REACH"}
     assert {"TOTAL", "NAT", "FOR"} <= set(sdmx["citizen"])
     assert set(sdmx["age"]) <= {"TOTAL", "UNK", "Y_LT5", "Y_GE85"} | {
         f"Y{a}-{a + 4}" for a in range(5, 85, 5)}
@@ -204,6 +208,7 @@ def test_workbook_sheets_are_the_tables_with_numbers_letters_and_labels(publishe
     for table_id in (i for i in ids if i != "un_3_4"):
         assert 'state="frozen"' in sheets[table_id], table_id
         # at least one numeric cell: a <c> without t="s" holding a <v>
-        assert re.search(r'<c r="[A-Z]+\d+"(?: s="\d+")?><v>\d+</v>', sheets[table_id])
+        assert re.search(r'<c r="[A-Z]+\d+"(?: s="\d+")?><v>\d+</v>', sheets[table_id]), \
+            table_id
     assert ">A<" in strings and ">letter<" in strings
     assert "Russian Federation" in strings or "Syrian Arab Republic" in strings

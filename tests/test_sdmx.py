@@ -30,6 +30,9 @@ def validation_errors(release: Path, structures: Path) -> dict[str, list[str]]:
         if frame.columns != ["DATAFLOW", "LAST UPDATE", *order]:
             found.append(f"columns {frame.columns} != {order}")
             continue
+        keys = [c.id for c in components if c.role == Role.DIMENSION]
+        if frame.select(keys).is_duplicated().any():
+            found.append("an observation appears twice")
         if set(frame["DATAFLOW"]) != {f"{dsd.agency}:{dsd.id}({dsd.version})"}:
             found.append(f"dataflow {set(frame['DATAFLOW'])}")
         for component in components:
@@ -69,7 +72,12 @@ def test_validation_catches_a_broken_file(published_run, repo_root, tmp_path):
     path = release / "sdmx" / "migr_emi2.csv"
     frame = pl.read_csv(path, infer_schema=False)
     frame.select(frame.columns[::-1]).write_csv(path)
+    # Both age definitions in one file: an AGEDEF lost would make observations twice.
+    path = release / "sdmx" / "migr_emi1ctz.csv"
+    frame = pl.read_csv(path, infer_schema=False)
+    pl.concat([frame, frame.head(1)]).write_csv(path)
     errors = validation_errors(release, repo_root / "schemas" / "sdmx" / "ESTAT_MIGR.xml")
     assert any("sex" in e for e in errors["migr_imm8"])
     assert any("columns" in e for e in errors["migr_emi2"])
+    assert "an observation appears twice" in errors["migr_emi1ctz"]
     assert not errors["migr_imm1ctz"]

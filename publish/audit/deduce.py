@@ -206,7 +206,7 @@ def _forced_equal(system: PublishedSystem, members: np.ndarray, confidential: np
     if confidential.size == 0:
         return False
     if confidential.size == 1:
-        return not (state[members] == "hidden").any()
+        return not np.isin(state[members], ("hidden", "relation")).any()
     lp = _ComponentProgram(system, members, free, known)
     position = {cell: j for j, cell in enumerate(members)}
     first = position[int(confidential[0])]

@@ -13,6 +13,10 @@ Every relation a reader can derive from the metadata is in the system:
   categories): each part <= total <= sum of the parts;
 - bounds between tables (`TableSpec.all_bounds`): persons <= cases, immigrations of
   foreigners <= their recorded arrivals, ...
+- age reached against completed age (`TableSpec.age_reached`, see cube.AgeReached):
+  reached(code) = completed(code) - U(last) + U(first - 1) with U(a) <= the cells it
+  leaves and enters; the U counts are a hidden table of their own (not sensitive: a
+  reader holding both tables derives them from the cumulative sums).
 An inequality `a >= b` becomes the equation `a - b - s = 0` with a *slack* s >= 0.
 
 Cells that are part of a relation but never released are *hidden*: the questionnaire
@@ -90,6 +94,8 @@ def _keyed(table: TableCells) -> pl.DataFrame:
     return table.cells.with_row_index("position").with_columns(
         (pl.lit(prefix) + pl.concat_str(parts)).alias("key"),
         pl.lit(spec.table_id).alias("table_id"),
+        # The counts of a table kept only for a relation are not groups to protect.
+        pl.lit(spec.published).alias("sensitive"),
     )
 
 
@@ -155,7 +161,8 @@ def build_family(name: str, tables: Sequence[TableCells]) -> CellFamily:
     """Unify the cells of `tables` and collect every relation among them."""
     keyed = {t.spec.table_id: _keyed(t) for t in tables}
     stacked = pl.concat(
-        [k.select("key", "value", "released", "table_id", "position") for k in keyed.values()]
+        [k.select("key", "value", "released", "table_id", "position", "sensitive")
+         for k in keyed.values()]
     )
     conflicting = stacked.group_by("key").agg(pl.col("value").n_unique().alias("n")).filter(
         pl.col("n") > 1
@@ -169,8 +176,8 @@ def build_family(name: str, tables: Sequence[TableCells]) -> CellFamily:
             # A cell published by any table is released.
             pl.col("released").any(),
             pl.col("table_id").first(),
+            pl.col("sensitive").any(),
         )
-        .with_columns(pl.lit(True).alias("sensitive"))
     )
     cells = cells.with_row_index("cell_id").with_columns(pl.col("cell_id").cast(pl.Int64))
     ids = cells.select("key", "cell_id")
@@ -184,9 +191,26 @@ def build_family(name: str, tables: Sequence[TableCells]) -> CellFamily:
         equations.extend(sums)
         inequalities.extend(bounds)
         inequalities.extend(_bounds_between_tables(table.spec, with_ids))
+        if table.spec.age_reached is not None:
+            sums, bounds = _age_reached_relations(table.spec, with_ids)
+            equations.extend(sums)
+            inequalities.extend(bounds)
     cells, slack_equations = _slacks(cells, _dedupe(inequalities), name)
-    rel_row, rel_col, rel_coef = _to_coo(_dedupe(equations + [slack_equations]))
+    stated = _dedupe(equations + [slack_equations])
+    _check_equations(stated, cells, name)
+    rel_row, rel_col, rel_coef = _to_coo(stated)
     return CellFamily(name, cells, members, rel_row, rel_col, rel_coef)
+
+
+def _check_equations(equations: pl.DataFrame, cells: pl.DataFrame, name: str) -> None:
+    """Every stated equation holds for the true counts (else no pattern could be
+    audited against it: fail before protecting)."""
+    residual = (equations.join(cells.select("cell_id", "value"), on="cell_id")
+                .group_by("eq").agg((pl.col("coef") * pl.col("value")).sum().alias("r"))
+                .filter(pl.col("r").abs() > 0.5))
+    if residual.height:
+        raise ValueError(f"family {name}: a stated relation does not hold: "
+                         f"{residual.sort('eq')['eq'][0]}")
 
 
 #: A relation as rows of (eq, cell_id, coef): sum coef * cell = 0, or >= 0 for a bound.
@@ -249,6 +273,46 @@ def _bounds_between_tables(spec: TableSpec, with_ids: dict[str, pl.DataFrame]
         out.append(pl.concat([_terms(pairs, eq, "bound", 1.0),
                               _terms(pairs, eq, "cell", -1.0)]))
     return out
+
+
+def _age_reached_relations(spec: TableSpec, with_ids: dict[str, pl.DataFrame]
+                           ) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """reached - completed + U(last) - U(first - 1) = 0 per cell by age reached;
+    completed - U(last) >= 0 and reached - U(first - 1) >= 0 (see cube.AgeReached)."""
+    rule = spec.age_reached
+    assert rule is not None
+    if rule.table not in with_ids or rule.shifts not in with_ids:
+        return [], []   # the table alone (a warm start): no relation to state
+    single = dict(rule.single_years)
+    ranges = pl.DataFrame(
+        [(code, single.get(last) if last is not None else None,
+          single.get(first - 1) if first > 0 else None)
+         for code, first, last in rule.ranges]
+        + [(code, None, None) for code in rule.unchanged],
+        schema={"code": pl.Utf8, "out": pl.Utf8, "in": pl.Utf8}, orient="row")
+    others = [d for d in spec.dim_names if d != rule.reached]
+    shifts = with_ids[rule.shifts].select(*others, pl.col(rule.shifts_dim).alias("up"),
+                                          pl.col("cell_id").alias("u"))
+    cells = (
+        with_ids[spec.table_id].select(*others, pl.col(rule.reached).alias("code"),
+                                       pl.col("cell_id").alias("reached"))
+        .join(ranges, on="code")
+        .join(with_ids[rule.table].select(*others, pl.col(rule.completed).alias("code"),
+                                          pl.col("cell_id").alias("completed")),
+              on=[*others, "code"])
+        .join(shifts.rename({"up": "out", "u": "u_out"}), on=[*others, "out"], how="left")
+        .join(shifts.rename({"up": "in", "u": "u_in"}), on=[*others, "in"], how="left")
+    )
+    eq = pl.lit(f"{spec.table_id}|reached|") + pl.col("reached").cast(pl.Utf8)
+    leaving, entering = cells.filter(pl.col("u_out").is_not_null()), cells.filter(
+        pl.col("u_in").is_not_null())
+    sums = [_terms(cells, eq, "reached", 1.0), _terms(cells, eq, "completed", -1.0),
+            _terms(leaving, eq, "u_out", 1.0), _terms(entering, eq, "u_in", -1.0)]
+    bounds = [_terms(leaving, eq + pl.lit("|out"), "completed", 1.0),
+              _terms(leaving, eq + pl.lit("|out"), "u_out", -1.0),
+              _terms(entering, eq + pl.lit("|in"), "reached", 1.0),
+              _terms(entering, eq + pl.lit("|in"), "u_in", -1.0)]
+    return [pl.concat(sums)], [pl.concat(bounds)]
 
 
 def _dedupe(relations: list[pl.DataFrame]) -> pl.DataFrame:

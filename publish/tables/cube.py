@@ -72,6 +72,36 @@ class Bound:
 
 
 @dataclass(frozen=True)
+class AgeReached:
+    """Age reached during the year against age in completed years (Eurostat's AGEDEF
+    REACH and COMPLET): this table counts the units of `table` by the age they reach in
+    the year (dimension `reached`) where `table` counts them by completed age
+    (`completed`), the other dimensions alike. A unit's age reached is its completed age
+    or one more (when its birthday falls after the event).
+
+    So, for an age code spanning the single years [first, last] (`last` None: open) and
+    U(a) the units of completed age a that reach a + 1 (hidden counts, `shifts` the
+    hidden table holding them by the table's other dimensions):
+    ``reached(code) = completed(code) - U(last) + U(first - 1)``,
+    ``U(last) <= completed(code)`` and ``U(first - 1) <= reached(code)``;
+    the codes in `unchanged` (UNK) count the same units in both.
+    """
+
+    table: str
+    completed: str
+    reached: str
+    #: (code, first age, last age or None when the code is open-ended)
+    ranges: tuple[tuple[str, int, int | None], ...]
+    unchanged: tuple[str, ...]
+    #: Hidden table of U by the single year a (dimension `shifts_dim`) and the others.
+    shifts: str
+    shifts_dim: str
+    #: Code of each single year a (U(a) is keyed by it).
+    single_years: tuple[tuple[int, str], ...]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """A publication table: which population, counted how, broken down by what."""
 
@@ -96,6 +126,10 @@ class TableSpec:
     #: What exactly is counted.
     definition: str = ""
     footnotes: tuple[str, ...] = ()
+    #: For a table by age reached: how it relates to the table by completed age.
+    age_reached: AgeReached | None = None
+    #: False for a table of hidden counts kept only for a relation (never released).
+    published: bool = True
 
     @property
     def dim_names(self) -> list[str]:

@@ -22,6 +22,7 @@ import polars as pl
 from regmig.config import Config
 from regmig.publish.classifications import (
     NATIONAL,
+    OPEN_SINGLE_YEAR,
     UNKNOWN,
     age_code_sql,
     country_map_rows,
@@ -131,17 +132,34 @@ def _population_sql() -> dict[str, str]:
         JOIN core.person_map AS m ON m.source = 'permits' AND m.record_id = r.record_id
         JOIN core.persons AS p ON p.person_id = m.person_id
         WHERE {foreign}"""
-    migrations = """
+    # Age reached during the year (Eurostat's AGEDEF REACH) is the year minus the year of
+    # birth: the completed age at the event, or one more when the birthday came after it.
+    # The clamp to [age, age + 1] only states that definition (the estimate computes the
+    # completed age from the same year of birth), and ages in the open group (Y_GE100)
+    # stay put, so the relation the release declares between the two ages (eurostat.py)
+    # holds for every event by construction, and an age never reaches a code (UNK) of
+    # its own. age_up: the single year of those whose age reached is one more.
+    migrations = f"""
+        WITH events AS (
+            SELECT e.*, CASE WHEN e.age IS NULL OR e.age < 0 THEN NULL
+                             WHEN e.age >= {OPEN_SINGLE_YEAR} THEN e.age
+                             ELSE least(greatest(year($y0) - p.birth_year, e.age), e.age + 1)
+                        END AS reached
+            FROM derived.migration_events AS e
+            LEFT JOIN core.persons AS p ON p.person_id = e.person_id
+            WHERE e.kind = '{{kind}}' AND e.event_date BETWEEN $y0 AND $y1
+              AND e.counted
+        )
         SELECT row_number() OVER (ORDER BY e.person_id, e.event_date, e.record_id)
                    AS event_id,
                e.person_id, geo(e.citizenship) AS citizenship,
                geo(e.country_of_birth) AS country_of_birth,
-               geo(e.previous_next_country) AS {residence},
+               geo(e.previous_next_country) AS {{residence}},
                age_code(e.age) AS age, age_year(e.age) AS age_year,
+               age_code(e.reached) AS age_reached, age_year(e.reached) AS age_reached_year,
+               CASE WHEN e.reached = e.age + 1 THEN age_year(e.age) END AS age_up,
                sex_code(e.sex) AS sex, e.status
-        FROM derived.migration_events AS e
-        WHERE e.kind = '{kind}' AND e.event_date BETWEEN $y0 AND $y1
-          AND e.counted"""
+        FROM events AS e"""
     crossings = f"""
         SELECT c.record_id, c.person_id, {person_attrs}
         FROM core.crossings AS c JOIN core.persons AS p ON p.person_id = c.person_id
