@@ -119,21 +119,7 @@ def attach_lone_profiles(work: duckdb.DuckDBPyConnection, attach_threshold: floa
     point into (see the module docstring); return how many joined."""
     work.execute(f"""
         CREATE OR REPLACE TABLE attachments AS
-        WITH sizes AS (
-            SELECT cluster_id, count(*) AS n FROM profile_clusters GROUP BY cluster_id
-        ), lone AS (
-            SELECT c.unique_id FROM profile_clusters AS c JOIN sizes USING (cluster_id)
-            WHERE sizes.n = 1
-        ), links AS (   -- every link of a lone profile, seen from the lone side
-            SELECT p.unique_id_l AS lone_id, p.unique_id_r AS other_id, p.dob_level
-            FROM pairs AS p
-            WHERE p.match_probability >= {float(attach_threshold)}
-              AND p.unique_id_l IN (SELECT unique_id FROM lone)
-            UNION ALL
-            SELECT p.unique_id_r, p.unique_id_l, p.dob_level FROM pairs AS p
-            WHERE p.match_probability >= {float(attach_threshold)}
-              AND p.unique_id_r IN (SELECT unique_id FROM lone)
-        ), targets AS (
+        WITH {_lone_links(attach_threshold)}, targets AS (
             SELECT l.lone_id, min(c.cluster_id) AS cluster_id,
                    count(DISTINCT c.cluster_id) AS clusters
             FROM links AS l JOIN profile_clusters AS c ON c.unique_id = l.other_id
@@ -160,21 +146,8 @@ def attach_by_travel_history(work: duckdb.DuckDBPyConnection, threshold: float) 
     crossings fill (see the module docstring); return how many joined."""
     work.execute(f"""
         CREATE OR REPLACE TABLE attachments AS
-        WITH sizes AS (
-            SELECT cluster_id, count(*) AS n FROM profile_clusters GROUP BY cluster_id
-        ), lone AS (
-            SELECT c.unique_id FROM profile_clusters AS c JOIN sizes USING (cluster_id)
-            JOIN profiles AS pr USING (unique_id)
-            WHERE sizes.n = 1 AND pr.source = 'border_crossings'
-        ), links AS (   -- every link of a lone crossing profile, seen from the lone side
-            SELECT unique_id_l AS lone_id, unique_id_r AS other_id, dob_level FROM pairs
-            WHERE match_probability >= {float(threshold)}
-              AND unique_id_l IN (SELECT unique_id FROM lone)
-            UNION ALL
-            SELECT unique_id_r, unique_id_l, dob_level FROM pairs
-            WHERE match_probability >= {float(threshold)}
-              AND unique_id_r IN (SELECT unique_id FROM lone)
-        ), candidates AS (   -- clusters a lone profile links to, no date of birth against
+        -- candidates: clusters a lone profile links to, no date of birth against
+        WITH {_lone_links(threshold, "border_crossings")}, candidates AS (
             SELECT l.lone_id, c.cluster_id
             FROM links AS l JOIN profile_clusters AS c ON c.unique_id = l.other_id
             WHERE c.cluster_id <> l.lone_id
@@ -212,6 +185,27 @@ def attach_by_travel_history(work: duckdb.DuckDBPyConnection, threshold: float) 
         GROUP BY lone_id HAVING count(*) = 1
     """)
     return _apply_attachments(work)
+
+
+def _lone_links(threshold: float, source: str | None = None) -> str:
+    """The CTEs `lone` (profiles alone in their cluster, of `source` only if given) and
+    `links` (their links at `threshold` or above, seen from the lone side)."""
+    of_source = f"AND pr.source = '{source}'" if source else ""
+    return f"""sizes AS (
+            SELECT cluster_id, count(*) AS n FROM profile_clusters GROUP BY cluster_id
+        ), lone AS (
+            SELECT c.unique_id FROM profile_clusters AS c JOIN sizes USING (cluster_id)
+            JOIN profiles AS pr USING (unique_id)
+            WHERE sizes.n = 1 {of_source}
+        ), links AS (
+            SELECT unique_id_l AS lone_id, unique_id_r AS other_id, dob_level FROM pairs
+            WHERE match_probability >= {float(threshold)}
+              AND unique_id_l IN (SELECT unique_id FROM lone)
+            UNION ALL
+            SELECT unique_id_r, unique_id_l, dob_level FROM pairs
+            WHERE match_probability >= {float(threshold)}
+              AND unique_id_r IN (SELECT unique_id FROM lone)
+        )"""
 
 
 def _apply_attachments(work: duckdb.DuckDBPyConnection) -> int:
