@@ -157,27 +157,30 @@ def attach_by_travel_history(work: duckdb.DuckDBPyConnection, threshold: float) 
             SELECT r.profile_id, b.crossed_at, b.direction
             FROM link_records AS r JOIN in_border_crossings AS b USING (record_id)
             WHERE r.source = 'border_crossings'
-        ), histories AS (   -- each candidate's crossings with the lone profile's put in
-            SELECT k.lone_id, k.cluster_id, x.crossed_at, x.direction, false AS own
+        ), candidate_crossings AS (
+            SELECT c.cluster_id, x.crossed_at, x.direction
+            FROM profile_clusters AS c JOIN crossings AS x ON x.profile_id = c.unique_id
+            WHERE c.cluster_id IN (SELECT cluster_id FROM candidates)
+        ), gaps AS (   -- two crossings of one direction in a row: one is missing between
+            SELECT * FROM (
+                SELECT cluster_id, crossed_at AS gap_from, direction,
+                       lead(crossed_at) OVER w AS gap_to, lead(direction) OVER w AS next
+                FROM candidate_crossings
+                WINDOW w AS (PARTITION BY cluster_id ORDER BY crossed_at)
+            ) WHERE next = direction
+        ), fills AS (   -- each own crossing of the other direction strictly inside a gap
+            SELECT k.lone_id, k.cluster_id, x.crossed_at, g.gap_from
             FROM candidates AS k
-            JOIN profile_clusters AS c ON c.cluster_id = k.cluster_id
-            JOIN crossings AS x ON x.profile_id = c.unique_id
-            UNION ALL
-            SELECT k.lone_id, k.cluster_id, x.crossed_at, x.direction, true
-            FROM candidates AS k JOIN crossings AS x ON x.profile_id = k.lone_id
-        ), neighbours AS (
-            SELECT lone_id, cluster_id, own, direction,
-                   lag(direction) OVER w AS before, lead(direction) OVER w AS after,
-                   lag(own) OVER w AS before_own, lead(own) OVER w AS after_own
-            FROM histories
-            WINDOW w AS (PARTITION BY lone_id, cluster_id ORDER BY crossed_at, own)
-        ), fits AS (   -- every own crossing sits between two of the other direction
+            JOIN crossings AS x ON x.profile_id = k.lone_id
+            LEFT JOIN gaps AS g ON g.cluster_id = k.cluster_id
+             AND g.direction <> x.direction
+             AND x.crossed_at > g.gap_from AND x.crossed_at < g.gap_to
+        ), fits AS (   -- every own crossing fills a gap, and no two fill the same one
             SELECT lone_id, cluster_id
-            FROM neighbours WHERE own
+            FROM fills
             GROUP BY lone_id, cluster_id
-            HAVING bool_and(before IS NOT NULL AND after IS NOT NULL
-                            AND NOT before_own AND NOT after_own
-                            AND before <> direction AND after <> direction)
+            HAVING count(gap_from) = count(*)
+               AND count(DISTINCT gap_from) = count(*)
         )
         SELECT lone_id AS unique_id, min(cluster_id) AS cluster_id
         FROM fits
