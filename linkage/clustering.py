@@ -42,6 +42,7 @@ from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from regmig.linkage.engines import LinkageEngine
+from regmig.warehouse.catalog import has_table
 from regmig.warehouse.writes import registered
 
 
@@ -104,8 +105,8 @@ def cluster_profiles(
     if attach_threshold is not None and attach_threshold < threshold:
         attached = attach_lone_profiles(work, attach_threshold)
     by_travel = 0
-    if travel_attach_threshold is not None and _has_tables(
-            work, "link_records", "in_border_crossings"):
+    if travel_attach_threshold is not None and all(
+            has_table(work, f"main.{t}") for t in ("link_records", "in_border_crossings")):
         by_travel = attach_by_travel_history(work, travel_attach_threshold)
     counts = work.sql(
         "SELECT count(DISTINCT cluster_id), "
@@ -233,13 +234,6 @@ def _apply_attachments(work: duckdb.DuckDBPyConnection) -> int:
         FROM moved
     """)
     return int(attached)
-
-
-def _has_tables(work: duckdb.DuckDBPyConnection, *names: str) -> bool:
-    found = work.execute(
-        "SELECT count(DISTINCT table_name) FROM duckdb_tables() WHERE table_name IN "
-        f"({', '.join('?' for _ in names)})", list(names)).fetchall()[0][0]
-    return found == len(names)
 
 
 def split_conflicts(
