@@ -58,6 +58,10 @@ class IngestConfig:
     pseudonym_key_env: str = "REGMIG_PSEUDONYM_KEY"
     #: Alternatively a file holding the key (readable by its owner only).
     pseudonym_key_file: Path | None = None
+    #: Shortest document number (characters, after cleaning) given a neighbourhood of
+    #: pseudonyms one character apart (ingest/document_neighbours.py); shorter numbers
+    #: have too many strangers' numbers one character away.
+    document_neighbour_min_length: int = 6
     #: Earliest plausible date in any delivery: an earlier optional date is set empty and
     #: flagged, an earlier required date (crossed_at, registered_from) quarantines its row.
     earliest_plausible_date: str = "1900-01-01"

@@ -122,11 +122,15 @@ def febrl_files(workdir: Path) -> Path:
 
 def febrl_profiles(work: Any, files: list[Path]) -> None:
     """FEBRL records as profiles: soc_sec_id plays the travel document (strong, not
-    decisive: FEBRL corrupts it too); sex, citizenship and country of birth are absent.
+    decisive: FEBRL corrupts it too), with its neighbourhood one character apart as
+    ingest gives it; sex, citizenship and country of birth are absent.
     Names are cleaned as ingest cleans them."""
     import polars as pl
 
+    from regmig.config import IngestConfig
     from regmig.ingest.cleaning import clean_name
+    from regmig.ingest.document_neighbours import DocumentNeighbours
+    from regmig.ingest.pseudonyms import Pseudonymiser
     from regmig.linkage.profiles import NAME_KEY_MACROS, profile_columns_sql
 
     frame = pl.concat([pl.read_csv(f, infer_schema_length=0) for f in files])
@@ -138,6 +142,12 @@ def febrl_profiles(work: Any, files: list[Path]) -> None:
         .cast(pl.String).alias("dob"),
         pl.col("soc_sec_id").str.strip_chars().alias("document_key"),
     )
+    documents = frame.select("document_key", document_text=pl.col("document_key"),
+                             document_country=pl.lit(""))
+    pseudonymiser = Pseudonymiser(b"bench-febrl-neighbourhoods")
+    neighbours = DocumentNeighbours(pseudonymiser, IngestConfig().document_neighbour_min_length)
+    work.register("_febrl_neighbours", neighbours.rows(documents).to_arrow())
+    pseudonymiser.close()
     work.execute(NAME_KEY_MACROS)
     work.register("_febrl", frame.to_arrow())
     work.execute(f"""
@@ -146,9 +156,10 @@ def febrl_profiles(work: Any, files: list[Path]) -> None:
             SELECT unique_id, 'febrl' AS source, 1 AS n_records, given_name, surname, dob,
                    NULL::VARCHAR AS sex, NULL::VARCHAR AS citizenship,
                    NULL::VARCHAR[] AS citizenships, NULL::VARCHAR AS country_of_birth,
-                   nullif(document_key, '') AS document_key, NULL::VARCHAR AS person_key,
+                   nullif(document_key, '') AS document_key,
+                   n.neighbour_keys AS document_neighbours, NULL::VARCHAR AS person_key,
                    NULL::DATE AS first_date, NULL::DATE AS last_date
-            FROM _febrl
+            FROM _febrl LEFT JOIN _febrl_neighbours AS n USING (document_key)
         )
         SELECT * FROM ({profile_columns_sql("base")})
     """)
@@ -177,7 +188,7 @@ def run_febrl(name: str, files: list[Path]) -> dict[str, object]:
         baseline_seconds = baseline_clusters(work)
     ours = evaluate(work, "SELECT 'febrl' AS source, unique_id AS record_id, "
                     "cluster_id AS person_id FROM profile_clusters", truth)
-    recall = blocking_recall(work, "SELECT * FROM profile_truth", scored.blocking_rules)
+    recall = blocking_recall(work, "SELECT * FROM profile_truth", scored.blocking_conditions)
     base = evaluate(work, "SELECT 'febrl' AS source, unique_id AS record_id, "
                     "cluster_id AS person_id FROM baseline_clusters", truth)
     work.close()
@@ -292,7 +303,7 @@ def diagnose(run: Path, delivery: Path, baseline: bool = True) -> dict[str, Any]
         FROM link_records AS r JOIN person_map AS m USING (source, record_id) GROUP BY ALL
     """)
     recall = blocking_recall(work, "SELECT * FROM profile_truth",
-                             [c.rule for c in choices if c.kept])
+                             [c.condition for c in choices if c.kept])
     split = work.sql("""
         SELECT count(*) FILTER (WHERE k > 1), count(*) FROM (
             SELECT t.person_id, count(DISTINCT m.person_id) AS k

@@ -157,7 +157,7 @@ def _section(config: Config, name: str) -> dict[str, Any]:
 LINK = StageCache(
     stage="link",
     warehouse_inputs=("raw.border_crossings", "raw.population_register", "raw.permits"),
-    identifier_inputs=("ident.records",),
+    identifier_inputs=("ident.records", "ident.document_neighbours"),
     # person_id_history and linkage_models only grow (history, model store): not results.
     outputs=("core.person_map", "core.persons", "core.crossings"),
     settings=lambda config, _: {"country": config.country,

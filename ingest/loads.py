@@ -139,17 +139,20 @@ def remove_orphans(
 ) -> int:
     """Delete identifier rows of loads not in force (see the module docstring).
 
-    ident.records keeps rows of loads in force only; ident.quarantine also keeps those of
+    ident.records and ident.document_neighbours keep rows of loads in force only;
+    ident.quarantine also keeps those of
     superseded loads, like raw.rejected does."""
     in_force = warehouse.sql(
         "SELECT load_id, status FROM meta.loads WHERE status IN (?, ?)",
         params=[LOADED, SUPERSEDED],
     ).pl()
     with registered(identifiers, "loads_in_warehouse", in_force), transaction(identifiers):
-        removed = identifiers.execute(
-            "DELETE FROM ident.records WHERE load_id NOT IN "
-            "(SELECT load_id FROM loads_in_warehouse WHERE status = ?)", [LOADED]
-        ).fetchall()[0][0]
+        removed = 0
+        for table in ("ident.records", "ident.document_neighbours"):
+            removed += identifiers.execute(
+                f"DELETE FROM {table} WHERE load_id NOT IN "
+                "(SELECT load_id FROM loads_in_warehouse WHERE status = ?)", [LOADED]
+            ).fetchall()[0][0]
         removed += identifiers.execute(
             "DELETE FROM ident.quarantine WHERE load_id NOT IN "
             "(SELECT load_id FROM loads_in_warehouse)"

@@ -195,6 +195,14 @@ class Pseudonymiser:
         return looked_up["pseudonym"].alias(messages.name)
 
 
+    def digest64(self, messages: pl.Series) -> pl.Series:
+        """The first 64 bits of each message's HMAC-SHA256, as an unsigned integer (for
+        keys compared only for equality and held in bulk: document neighbourhoods)."""
+        hexes = self.digest(messages)
+        return hexes.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias(
+            messages.name)
+
+
 def document_message(number: pl.Expr, country: pl.Expr) -> pl.Expr:
     """What a document pseudonym is made from: issuing country and number (a number alone
     is not unique across countries). A number without a country gets an empty country."""

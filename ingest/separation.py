@@ -18,21 +18,31 @@ with the exact day, except for a registration on that very day. Any other option
 equal to the record's own date of birth is set empty and flagged `birth_date`; a crossing
 on the day of birth keeps its date and loses the month of birth instead.
 - ident.records (identifiers.duckdb, restricted): names as delivered and cleaned for
-  linkage, and the exact date of birth.
+  linkage, and the exact date of birth; ident.document_neighbours: the pseudonyms of each
+  document's number one character apart (document_neighbours.py).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import polars as pl
 
 from regmig.config import IngestConfig
 from regmig.ingest import cleaning
+from regmig.ingest.document_neighbours import DocumentNeighbours
 from regmig.ingest.identifier_quality import identifier_flag, usable_identifier
 from regmig.ingest.plausibility import INTERVALS, QUARANTINED_INTERVALS, PlausibleRange
 from regmig.ingest.pseudonyms import Pseudonymiser, document_message, person_pin_message
 from regmig.schemas.deliveries import OPTIONAL_DATE_COLUMNS, iso_date, iso_timestamp
 from regmig.schemas.tables.identifiers import RECORDS
 from regmig.schemas.tables.raw import SOURCE_TABLES
+
+
+class Separated(NamedTuple):
+    warehouse: pl.DataFrame  # rows of raw.<source>
+    identifiers: pl.DataFrame  # rows of ident.records
+    neighbours: pl.DataFrame  # rows of ident.document_neighbours
 
 
 def separate(
@@ -42,8 +52,10 @@ def separate(
     pseudonymiser: Pseudonymiser,
     plausible: PlausibleRange,
     config: IngestConfig,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The batch's valid rows as (rows of raw.<source>, rows of ident.records)."""
+    neighbours: DocumentNeighbours,
+) -> Separated:
+    """The batch's valid rows as rows of raw.<source>, of ident.records and of
+    ident.document_neighbours (its documents not seen earlier in the load)."""
     cleaned = _cleaned(valid, source, load_id, pseudonymiser, plausible, config)
     warehouse = cleaned.select([c.name for c in SOURCE_TABLES[source].columns])
     identifiers = cleaned.select(
@@ -56,7 +68,11 @@ def separate(
         pl.col("surname_clean"),
         pl.col("birth_date").alias("date_of_birth"),
     ).select([c.name for c in RECORDS.columns])
-    return warehouse, identifiers
+    documents = neighbours.rows(cleaned.select("document_key", "document_text",
+                                               "document_country"))
+    documents = documents.select(pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
+                                 *documents.columns)
+    return Separated(warehouse, identifiers, documents)
 
 
 def _cleaned(

@@ -37,12 +37,13 @@ from regmig.config import Config
 from regmig.errors import RegmigError
 from regmig.ingest import loads, overlap, readers, separation, staging, validation
 from regmig.ingest.cleaning import normalise_text
+from regmig.ingest.document_neighbours import DocumentNeighbours
 from regmig.ingest.identifier_quality import identifier_failures
 from regmig.ingest.plausibility import PlausibleRange, date_failures
 from regmig.ingest.pseudonyms import Pseudonymiser, load_key, record_fingerprint
 from regmig.schemas.classifications import SOURCES
 from regmig.schemas.deliveries import columns
-from regmig.schemas.tables.identifiers import QUARANTINE, RECORDS
+from regmig.schemas.tables.identifiers import DOCUMENT_NEIGHBOURS, QUARANTINE, RECORDS
 from regmig.schemas.tables.raw import REJECTED, SOURCE_TABLES
 from regmig.warehouse.connection import open_identifiers, open_warehouse
 from regmig.warehouse.hashes import file_sha256
@@ -264,6 +265,8 @@ class _Databases:
         # Record ids of earlier loads may come again (they supersede, see loads.py): only
         # a repeat within this file is refused.
         seen = validation.SeenRecords(pl.DataFrame(schema=validation.SEEN_SCHEMA))
+        neighbours = DocumentNeighbours(self.pseudonymiser,
+                                        self.config.ingest.document_neighbour_min_length)
         timings: dict[str, float] = defaultdict(float)
         depth = self.config.ingest.overlap_batches
         staged = staging.Staging(self.paths.out, load_id)
@@ -276,8 +279,8 @@ class _Databases:
                 with contextlib.closing(overlap.prefetched(batches, depth)) as prefetched:
                     for batch in prefetched:
                         timings["read_wait"] += time.perf_counter() - clock
-                        self._load_batch(batch, delivery, load_id, seen, result, timings,
-                                         writer, staged)
+                        self._load_batch(batch, delivery, load_id, seen, neighbours, result,
+                                         timings, writer, staged)
                         clock = time.perf_counter()
             finally:
                 clock = time.perf_counter()
@@ -309,6 +312,7 @@ class _Databases:
         warehouse.execute("BEGIN TRANSACTION")
         try:
             staged.insert_into(identifiers, RECORDS.qualified)
+            staged.insert_into(identifiers, DOCUMENT_NEIGHBOURS.qualified)
             staged.insert_into(identifiers, QUARANTINE.qualified)
             staged.insert_into(warehouse, SOURCE_TABLES[delivery.source].qualified)
             staged.insert_into(warehouse, REJECTED.qualified)
@@ -335,6 +339,7 @@ class _Databases:
         delivery: readers.Delivery,
         load_id: int,
         seen: validation.SeenRecords,
+        neighbours: DocumentNeighbours,
         result: LoadResult,
         timings: dict[str, float],
         writer: overlap.BackgroundWriter,
@@ -358,8 +363,9 @@ class _Databases:
         timings["validate"] += time.perf_counter() - clock
 
         clock = time.perf_counter()
-        raw_rows, ident_rows = separation.separate(valid, source, load_id, self.pseudonymiser,
-                                                   plausible, self.config.ingest)
+        raw_rows, ident_rows, neighbour_rows = separation.separate(
+            valid, source, load_id, self.pseudonymiser, plausible, self.config.ingest,
+            neighbours)
         rejected = validation.rejected_rows(failures, delivered, source, load_id,
                                             delivery.path.name)
         quarantine = validation.quarantined_identifiers(
@@ -370,6 +376,7 @@ class _Databases:
         def write() -> None:
             clock = time.perf_counter()
             staged.write(RECORDS.qualified, ident_rows)
+            staged.write(DOCUMENT_NEIGHBOURS.qualified, neighbour_rows)
             staged.write(QUARANTINE.qualified, quarantine)
             staged.write(SOURCE_TABLES[source].qualified, raw_rows)
             staged.write(REJECTED.qualified, rejected)

@@ -17,6 +17,7 @@ so they bound the comparisons scored from above.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -29,12 +30,14 @@ from regmig.linkage.model_settings import BLOCKING_PASSES, BlockingPass, usable
 @dataclass(frozen=True)
 class BlockingChoice:
     name: str
-    rule: str | None  # Splink blocking rule SQL; None when the pass is not usable
+    rule: Any  # Splink blocking rule (SQL or an exploding rule); None when not usable
     comparisons: int  # pairs this pass generates (within the cap)
     comparisons_left_out: int  # pairs in blocks over the cap
     profiles_in_capped_blocks: int
     max_block: int | None  # the cap on block size, None when unbounded
     usable: bool  # the delivery holds the columns the pass reads
+    #: the pass as SQL on a pair (l., r.), for measuring blocking recall; None when unusable
+    condition: str | None = None
 
     @property
     def kept(self) -> bool:
@@ -79,8 +82,8 @@ def choose_blocking_rules(
         capped_profiles = sum(n for size, (_c, n) in histogram.items()
                               if bounded and size > cap)
         choices.append(BlockingChoice(
-            p.name, p.sql(cap if bounded else None), kept, left_out, capped_profiles,
-            cap if bounded else None, True))
+            p.name, p.rule(cap if bounded else None), kept, left_out, capped_profiles,
+            cap if bounded else None, True, p.condition(max_block=cap if bounded else None)))
     return choices
 
 
@@ -92,6 +95,8 @@ def _block_histogram(
 
     A pass limited to pairs with `missing_on_one_side` absent on a side generates a
     block's pairs less those among its profiles that have the column."""
+    if p.exploded:
+        return _exploded_pairs(work, p, table)
     left = list(p.keys) + [a for a, _b in p.crossed]
     right = list(p.keys) + [b for _a, b in p.crossed]
     present = " AND ".join(f'"{c}" IS NOT NULL' for c in left)
@@ -126,6 +131,30 @@ def _block_histogram(
         """
     return {int(size): (int(pairs), int(profiles))
             for size, pairs, profiles in work.sql(query).fetchall()}
+
+
+def _exploded_pairs(
+    work: duckdb.DuckDBPyConnection, p: BlockingPass, table: str
+) -> dict[int, tuple[int, int]]:
+    """An exploded pass as one entry (it is never bounded): the distinct pairs whose lists
+    share an element, less those of one document (the document pass has them), and the
+    profiles in them."""
+    (key,) = p.keys
+    pairs, profiles = work.sql(f"""
+        WITH elements AS (
+            SELECT unique_id, document_key, unnest("{key}") AS element FROM {table}
+            WHERE len("{key}") > 0
+        ), pairs AS (
+            SELECT DISTINCT a.unique_id AS id_l, b.unique_id AS id_r
+            FROM elements AS a JOIN elements AS b
+              ON a.element = b.element AND a.unique_id < b.unique_id
+            WHERE a.document_key IS DISTINCT FROM b.document_key
+        )
+        SELECT count(*), (SELECT count(*) FROM (SELECT id_l FROM pairs UNION
+                                                SELECT id_r FROM pairs))
+        FROM pairs
+    """).fetchall()[0]
+    return {2: (int(pairs), int(profiles))} if pairs else {}
 
 
 def _total(passes: list[BlockingPass], histograms: dict, cap: int | None) -> int:

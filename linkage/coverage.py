@@ -16,7 +16,7 @@ import duckdb
 COVERED_COLUMNS = (
     "given_name", "surname", "given_key", "surname_key", "surname_tail", "given_initial",
     "surname_initial", "dob", "birth_year", "birth_month", "birth_month_day", "sex",
-    "citizenship", "country_of_birth", "document_key",
+    "citizenship", "country_of_birth", "document_key", "document_neighbours",
 )
 
 

@@ -53,7 +53,7 @@ class DuckDBLinkage:
 
         return DuckDBAPI(self.work).register("profiles", dataset_display_name="profiles")
 
-    def rule(self, sql: str) -> Any:
+    def rule(self, sql: Any) -> Any:
         return sql
 
     def to_work(self, frame: SplinkDataFrame, table: str, columns: str) -> None:
@@ -82,8 +82,11 @@ class SparkLinkage:
         return api.register(self.work.sql("SELECT * FROM profiles").to_arrow_table(),
                             dataset_display_name="profiles")
 
-    def rule(self, sql: str) -> Any:
+    def rule(self, sql: Any) -> Any:
         from splink.blocking_rule_library import CustomRule
+
+        if not isinstance(sql, str):  # a rule already built (one that explodes a list)
+            return sql
 
         # Written with double-quoted identifiers, which Spark reads as strings: Splink
         # translates the rule from DuckDB's dialect.

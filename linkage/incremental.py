@@ -416,7 +416,10 @@ def _load_raw(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnect
 
 
 def _load_identities(paths: RunPaths, work: duckdb.DuckDBPyConnection, records: str) -> None:
-    """Names and dates of birth of the records listed in `records`, as `in_ident`."""
+    """Names and dates of birth of the records listed in `records`, as `in_ident`, and
+    the neighbourhoods of the documents of the (cut-down) in_<source> tables."""
+    from regmig.linkage.working_db import SOURCES, copy_document_neighbours
+
     keys = work.sql(f"SELECT source, record_id FROM {records}").to_arrow_table()
     ident = open_identifiers(paths, read_only=True)
     try:
@@ -426,6 +429,10 @@ def _load_identities(paths: RunPaths, work: duckdb.DuckDBPyConnection, records: 
                        i.surname_clean, i.date_of_birth
                 FROM ident.records AS i JOIN _keys AS k USING (source, record_id)
             """).to_arrow_table()
+        work.execute("CREATE OR REPLACE TEMP TABLE _documents AS " + " UNION ".join(
+            f"SELECT document_key FROM in_{source} WHERE document_key IS NOT NULL"
+            for source in SOURCES))
+        copy_document_neighbours(ident, work, "_documents")
     finally:
         ident.close()
     with registered(work, "_ident_in", arrow):

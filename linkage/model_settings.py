@@ -15,7 +15,7 @@ from typing import Any
 
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import SettingsCreator
+from splink import SettingsCreator, block_on
 
 from regmig.linkage.coverage import Coverage
 from regmig.linkage.engine_sql import engine_sql
@@ -134,28 +134,54 @@ def _citizenship_comparison(engine: str) -> cl.CustomComparison:
     )
 
 
+#: The label of the document comparison's level for numbers one keystroke apart.
+DOCUMENT_NEIGHBOUR_LABEL = "One character apart (a keying slip)"
+
+
+def _document_comparison(engine: str, neighbours: bool) -> cl.CustomComparison:
+    """The same document; with neighbourhoods (ingest/document_neighbours.py), numbers
+    one character apart (substituted, dropped, added or two transposed): a crossing
+    keyed with a slip. Strong but not decisive either way: renewals change the document,
+    and strangers' numbers in one series can be one character apart."""
+    near = [cll.CustomLevel(
+        "document_key_l <> document_key_r AND " + engine_sql(
+            engine, "lists_overlap", left="document_neighbours_l",
+            right="document_neighbours_r"),
+        label_for_charts=DOCUMENT_NEIGHBOUR_LABEL,
+    )] if neighbours else []
+    return cl.CustomComparison(
+        output_column_name="document_key",
+        comparison_description="travel document pseudonym: same, one character apart",
+        comparison_levels=[
+            cll.NullLevel("document_key"),
+            cll.ExactMatchLevel("document_key"),
+            *near,
+            cll.ElseLevel(),
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class ModelComparison:
     """One comparison and the profile columns it needs to say anything."""
 
     name: str
     requires: tuple[str, ...]
-    build: Any  # (engine) -> CustomComparison
+    build: Any  # (engine, usable columns) -> CustomComparison
 
 
 COMPARISONS: tuple[ModelComparison, ...] = (
-    ModelComparison("given_name", ("given_name",), lambda e: _name_comparison(
+    ModelComparison("given_name", ("given_name",), lambda e, _c: _name_comparison(
         "given_name", "surname", "given_key", "surname_key", e)),
-    ModelComparison("surname", ("surname",), lambda e: _name_comparison(
+    ModelComparison("surname", ("surname",), lambda e, _c: _name_comparison(
         "surname", "given_name", "surname_key", "given_key", e)),
-    ModelComparison("dob", ("dob",), lambda e: _date_of_birth_comparison()),
-    ModelComparison("sex", ("sex",), lambda e: _exact("sex", "sex")),
-    ModelComparison("citizenship", ("citizenship",), _citizenship_comparison),
+    ModelComparison("dob", ("dob",), lambda e, _c: _date_of_birth_comparison()),
+    ModelComparison("sex", ("sex",), lambda e, _c: _exact("sex", "sex")),
+    ModelComparison("citizenship", ("citizenship",), lambda e, _c: _citizenship_comparison(e)),
     ModelComparison("country_of_birth", ("country_of_birth",),
-                    lambda e: _exact("country_of_birth", "country of birth")),
-    # Strong but not decisive: renewals change the document, typos break its key.
-    ModelComparison("document_key", ("document_key",),
-                    lambda e: _exact("document_key", "travel document pseudonym")),
+                    lambda e, _c: _exact("country_of_birth", "country of birth")),
+    ModelComparison("document_key", ("document_key",), lambda e, c: _document_comparison(
+        e, "document_neighbours" in c)),
 )
 
 
@@ -178,12 +204,17 @@ class BlockingPass:
     #: other passes cannot reach without it: where both sides have a date of birth, the
     #: passes on it find the pair)
     missing_on_one_side: str | None = None
+    #: a list column: profiles pair when their lists share an element (Splink explodes
+    #: the lists); such a pass has this one key and is not boundable
+    exploded: bool = False
 
     @property
     def requires(self) -> tuple[str, ...]:
         return (*self.keys, *(c for pair in self.crossed for c in pair))
 
     def sql(self, max_block: int | None = None) -> str:
+        """The pass's condition on a pair, `l.` and `r.` (for an exploded pass: the
+        condition on one element of each list, as Splink evaluates it)."""
         terms = [f'l."{k}" = r."{k}"' for k in self.keys]
         terms += [f'l."{a}" = r."{b}"' for a, b in self.crossed]
         if max_block is not None:
@@ -193,23 +224,40 @@ class BlockingPass:
             terms.append(f'(l."{column}" IS NULL OR r."{column}" IS NULL)')
         return " AND ".join(terms)
 
+    def rule(self, max_block: int | None = None) -> Any:
+        """The Splink blocking rule (SQL text, or a rule that explodes the list)."""
+        if self.exploded:
+            return block_on(*self.keys, arrays_to_explode=list(self.keys))
+        return self.sql(max_block)
+
+    def condition(self, engine: str = "duckdb", max_block: int | None = None) -> str:
+        """The pass as a condition on a pair of profiles (`l.`, `r.`): what blocking
+        recall is measured with."""
+        if self.exploded:
+            (key,) = self.keys
+            return engine_sql(engine, "lists_overlap", left=f'l."{key}"', right=f'r."{key}"')
+        return self.sql(max_block)
+
     @property
     def block_size_column(self) -> str:
         return f"block_{self.name}"
 
 
 #: Passes that generate predictions, most specific first. Together they tolerate a slip
-#: in any one attribute: a document shared; the date of birth with either name's sound;
-#: the names' sounds with the birth year (day or month wrong, default dates) or with
-#: day and month (year typo); names swapped; a first-letter typo in the surname; a
-#: nickname or another-language given name (date of birth, sex and birthplace, or the
-#: surname's sound, initial and birth year); a truncated surname (given name's sound,
-#: surname initial, birth year); initials and birth month; the names' sounds alone (no
-#: date of birth, or a wrong one); and, where one side has no date of birth, the names'
-#: sounds swapped, or one name's sound with the other's initial and sex (a typo in one
-#: name of a record that has nothing else to block on).
+#: in any one attribute: a document shared, or one character apart; the date of birth
+#: with either name's sound; the names' sounds with the birth year (day or month wrong,
+#: default dates) or with day and month (year typo); names swapped; a first-letter typo
+#: in the surname; a nickname or another-language given name (date of birth, sex and
+#: birthplace, or the surname's sound, initial and birth year); a truncated surname
+#: (given name's sound, surname initial, birth year); initials and birth month; the
+#: names' sounds alone (no date of birth, or a wrong one); and, where one side has no
+#: date of birth, the names' sounds swapped, or one name's sound with the other's
+#: initial and sex (a typo in one name of a record that has nothing else to block on).
 BLOCKING_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("document", ("document_key",), boundable=False),
+    # documents one keystroke apart: a crossing keyed with a slip meets its person
+    BlockingPass("document_neighbour", ("document_neighbours",), boundable=False,
+                 exploded=True),
     BlockingPass("dob_surname_key", ("dob", "surname_key")),
     BlockingPass("dob_given_key", ("dob", "given_key")),
     BlockingPass("name_keys_year", ("given_key", "surname_key", "birth_year")),
@@ -273,7 +321,9 @@ def usable(columns: tuple[str, ...], coverage: Coverage, minimum: float) -> bool
 
 def comparisons(coverage: Coverage, minimum: float, engine: str = "duckdb") -> list[Any]:
     """The comparisons whose columns the delivery holds on at least `minimum` of profiles."""
-    return [c.build(engine) for c in COMPARISONS if usable(c.requires, coverage, minimum)]
+    present = {c for c, share in coverage.share.items() if share >= minimum}
+    return [c.build(engine, present) for c in COMPARISONS
+            if usable(c.requires, coverage, minimum)]
 
 
 def build_settings(

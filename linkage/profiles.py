@@ -144,8 +144,9 @@ FROM modal GROUP BY profile_id
 def profile_columns_sql(base: str) -> str:
     """The Splink input from a relation `base` holding, per profile: unique_id, source,
     n_records, given_name, surname, dob (ISO text), sex, citizenship, citizenships,
-    country_of_birth, document_key, person_key, first_date, last_date. Adds the sound
-    keys and the date parts the blocking passes and comparisons read (the benchmarks
+    country_of_birth, document_key, document_neighbours (the pseudonyms of the
+    document's number one character apart, or null), person_key, first_date, last_date.
+    Adds the sound keys and the date parts the blocking passes and comparisons read (the benchmarks
     build FEBRL profiles with it too)."""
     return f"""
 WITH named AS (SELECT * FROM {base}),
@@ -162,16 +163,21 @@ SELECT n.unique_id, n.source, n.n_records, n.given_name, n.surname,
        CAST(n.dob AS DATE) AS date_of_birth, n.dob, year(CAST(n.dob AS DATE)) AS birth_year,
        month(CAST(n.dob AS DATE)) AS birth_month, substr(n.dob, 6, 5) AS birth_month_day,
        n.sex, n.citizenship, n.citizenships, n.country_of_birth, n.document_key,
-       n.person_key, n.first_date, n.last_date
+       n.document_neighbours, n.person_key, n.first_date, n.last_date
 FROM named AS n
 LEFT JOIN sound_keys AS g ON g.name = n.given_name
 LEFT JOIN sound_keys AS s ON s.name = n.surname
 """
 
 
+# A profile carries its document's whole neighbourhood (ingest/document_neighbours.py):
+# a function of the document alone, so that a monthly run's touched profiles get what a
+# full link gives them (linkage/incremental.py).
 _PROFILES_SQL = f"""
 CREATE OR REPLACE TABLE profiles AS
-WITH per_profile AS (
+WITH neighbours AS (
+    SELECT document_key, neighbour_keys AS document_neighbours FROM in_document_neighbours
+), per_profile AS (
     SELECT profile_id, any_value(source) AS source, count(*) AS n_records,
            min(document_key) AS document_key, min(person_key) AS person_key,
            min(record_date) AS first_date, max(record_date) AS last_date,
@@ -185,8 +191,9 @@ WITH per_profile AS (
            nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 1), '') AS given_name,
            nullif(split_part(v.full_name, '{NAME_SEPARATOR}', 2), '') AS surname,
            v.date_of_birth AS dob, v.sex, v.citizenship, p.citizenships, v.country_of_birth,
-           p.document_key, p.person_key, p.first_date, p.last_date
+           p.document_key, d.document_neighbours, p.person_key, p.first_date, p.last_date
     FROM per_profile AS p LEFT JOIN profile_values AS v USING (profile_id)
+    LEFT JOIN neighbours AS d USING (document_key)
 )
 SELECT * FROM ({profile_columns_sql("base")})
 """

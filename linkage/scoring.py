@@ -42,8 +42,9 @@ class ScoredProfiles:
         return sum(c.comparisons for c in self.choices)
 
     @property
-    def blocking_rules(self) -> list[str]:
-        return [c.rule for c in self.choices if c.kept]
+    def blocking_conditions(self) -> list[str]:
+        """The passes kept, as SQL conditions on a pair (for blocking recall)."""
+        return [c.condition for c in self.choices if c.kept]
 
 
 def score_profiles(

@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 
 from regmig.config import LinkageConfig
+from regmig.schemas.tables.identifiers import DOCUMENT_NEIGHBOURS
+from regmig.warehouse.catalog import has_table
 from regmig.warehouse.connection import open_identifiers
 from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.writes import registered
@@ -62,7 +64,8 @@ def load_inputs(
     """Copy the raw sources and the identifiers into `work`; return rows per source.
 
     Tables in `work`: in_border_crossings, in_population_register, in_permits, in_ident,
-    names_without_latin (per source: delivered names that have no Latin form).
+    in_document_neighbours (per document pseudonym, its neighbourhood one character
+    apart), names_without_latin (per source: delivered names that have no Latin form).
     """
     counts = {}
     for source in SOURCES:
@@ -86,6 +89,7 @@ def load_inputs(
                        AS surnames
             FROM ident.records GROUP BY source
         """).to_arrow_table()
+        copy_document_neighbours(ident, work)
     finally:
         ident.close()
     with registered(work, "_arrow_in", without_latin):
@@ -93,3 +97,31 @@ def load_inputs(
     with registered(work, "_arrow_in", arrow):
         work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _arrow_in")
     return counts
+
+
+
+def copy_document_neighbours(
+    ident: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
+    documents: str | None = None,
+) -> None:
+    """`in_document_neighbours` in `work`: one neighbourhood per document pseudonym (a
+    document comes again in later loads), of every document or of those in the `work`
+    table `documents` (document_key). A run folder ingested before neighbourhoods
+    existed has none: its documents then link on equality alone."""
+    if not has_table(ident, DOCUMENT_NEIGHBOURS.qualified):
+        query = ("SELECT NULL::VARCHAR AS document_key, NULL::UBIGINT[] AS neighbour_keys "
+                 "WHERE false")
+    else:
+        wanted = "" if documents is None else \
+            "WHERE document_key IN (SELECT document_key FROM _documents)"
+        query = ("SELECT document_key, first(neighbour_keys) AS neighbour_keys "
+                 f"FROM ident.document_neighbours {wanted} GROUP BY document_key")
+    keys = work.sql(f"SELECT DISTINCT document_key FROM {documents}").to_arrow_table() \
+        if documents else None
+    if keys is None:
+        neighbours = ident.sql(query).to_arrow_table()
+    else:
+        with registered(ident, "_documents", keys):
+            neighbours = ident.sql(query).to_arrow_table()
+    with registered(work, "_arrow_in", neighbours):
+        work.execute("CREATE OR REPLACE TABLE in_document_neighbours AS SELECT * FROM _arrow_in")

@@ -72,4 +72,21 @@ LINK_STATE = Table(
     ),
 )
 
-TABLES = (RECORDS, QUARANTINE, LINK_PAIRS, LINK_STATE)
+DOCUMENT_NEIGHBOURS = Table(
+    "ident",
+    "document_neighbours",
+    "Per document pseudonym of a load, the pseudonyms of its number with one character "
+    "deleted and of the number itself (unit: documents; ingest/document_neighbours.py): "
+    "two documents sharing one are one keystroke apart. Restricted: read by the link "
+    "stage alone.",
+    (
+        C("load_id", "BIGINT", "Load the document came from", "NOT NULL"),
+        C("document_key", "VARCHAR", "Document pseudonym, joins raw.<source>.document_key",
+          "NOT NULL"),
+        C("neighbour_keys", "UBIGINT[]",
+          "First 64 bits of the HMAC-SHA256 of each member of the number's deletion "
+          "neighbourhood (with its issuing country), sorted"),
+    ),
+)
+
+TABLES = (RECORDS, QUARANTINE, LINK_PAIRS, LINK_STATE, DOCUMENT_NEIGHBOURS)
