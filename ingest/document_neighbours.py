@@ -42,7 +42,7 @@ class DocumentNeighbours:
     def rows(self, documents: pl.DataFrame) -> pl.DataFrame:
         """`documents` (document_key, document_text, document_country, one row per
         record) -> one row per document not seen earlier in this load: document_key,
-        neighbour_keys (UBIGINT list, sorted)."""
+        neighbour_keys (BIGINT list, sorted)."""
         new = (documents.filter(pl.col("document_key").is_not_null()
                                 & (pl.col("document_text").str.len_chars()
                                    >= self._min_length))

@@ -196,11 +196,12 @@ class Pseudonymiser:
 
 
     def digest64(self, messages: pl.Series) -> pl.Series:
-        """The first 64 bits of each message's HMAC-SHA256, as an unsigned integer (for
-        keys compared only for equality and held in bulk: document neighbourhoods)."""
+        """The first 64 bits of each message's HMAC-SHA256, as a signed integer (for keys
+        compared only for equality and held in bulk: document neighbourhoods; signed,
+        since Spark has no unsigned type)."""
         hexes = self.digest(messages)
-        return hexes.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64).alias(
-            messages.name)
+        return (hexes.str.slice(0, 16).str.to_integer(base=16, dtype=pl.UInt64)
+                .reinterpret(signed=True).alias(messages.name))
 
 
 def document_message(number: pl.Expr, country: pl.Expr) -> pl.Expr:

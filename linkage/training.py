@@ -39,6 +39,7 @@ from regmig.linkage.engines import LinkageEngine
 from regmig.linkage.model_settings import (
     COMPARISONS,
     DETERMINISTIC_PASSES,
+    DOCUMENT_NEIGHBOUR_LABEL,
     TRAINING_PASSES,
     TrainingPass,
     build_settings,
@@ -231,8 +232,12 @@ def for_engine(stored: dict[str, Any], engine: str) -> dict[str, Any]:
     definitions = {c.name: c for c in COMPARISONS}
     comparisons = []
     for old in stored["comparisons"]:
-        new = definitions[old["output_column_name"]].build(engine).create_comparison_dict(
-            engine)
+        # the columns the stored levels read beyond the comparison's own (a model
+        # trained without document neighbourhoods has no level for them)
+        labels = {lv.get("label_for_charts") for lv in old["comparison_levels"]}
+        present = {"document_neighbours"} if DOCUMENT_NEIGHBOUR_LABEL in labels else set()
+        new = definitions[old["output_column_name"]].build(
+            engine, present).create_comparison_dict(engine)
         levels = new["comparison_levels"]
         if [lv.get("label_for_charts") for lv in levels] != [
                 lv.get("label_for_charts") for lv in old["comparison_levels"]]:

@@ -109,7 +109,7 @@ def copy_document_neighbours(
     table `documents` (document_key). A run folder ingested before neighbourhoods
     existed has none: its documents then link on equality alone."""
     if not has_table(ident, DOCUMENT_NEIGHBOURS.qualified):
-        query = ("SELECT NULL::VARCHAR AS document_key, NULL::UBIGINT[] AS neighbour_keys "
+        query = ("SELECT NULL::VARCHAR AS document_key, NULL::BIGINT[] AS neighbour_keys "
                  "WHERE false")
     else:
         wanted = "" if documents is None else \

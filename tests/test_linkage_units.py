@@ -217,7 +217,7 @@ def test_blocking_bounds_large_blocks_instead_of_dropping_passes() -> None:
                    CAST(DATE '1950-01-01' + INTERVAL (i * 37) DAY AS DATE)::VARCHAR AS dob,
                    'F' AS sex, 'ARM' AS citizenship, ['ARM'] AS citizenships,
                    'ARM' AS country_of_birth, 'D' || (i % 450) AS document_key,
-                   NULL::UBIGINT[] AS document_neighbours,
+                   NULL::BIGINT[] AS document_neighbours,
                    NULL::VARCHAR AS person_key, NULL::DATE AS first_date,
                    NULL::DATE AS last_date
             FROM range(700) AS t(i)

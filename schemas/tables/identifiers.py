@@ -83,7 +83,7 @@ DOCUMENT_NEIGHBOURS = Table(
         C("load_id", "BIGINT", "Load the document came from", "NOT NULL"),
         C("document_key", "VARCHAR", "Document pseudonym, joins raw.<source>.document_key",
           "NOT NULL"),
-        C("neighbour_keys", "UBIGINT[]",
+        C("neighbour_keys", "BIGINT[]",
           "First 64 bits of the HMAC-SHA256 of each member of the number's deletion "
           "neighbourhood (with its issuing country), sorted"),
     ),
