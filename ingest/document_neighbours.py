@@ -7,7 +7,9 @@ pseudonym hides the number, so linkage cannot see that AB1234567 and AB1234667 a
 slip apart. The *deletion neighbourhood* of a number (the number itself and every
 string made by deleting one of its characters) can: two numbers share a member when one
 is the other with one character substituted (delete it from both), inserted or dropped
-(the shorter is a member of the longer's), or two neighbours transposed (delete either).
+(the shorter is a member of the longer's), or two neighbours transposed (delete either);
+so do a few numbers two edits apart, a character dropped in one place and another added
+nearby (AB2345678 and AB2346778 share AB234678).
 
 Each member is pseudonymised like the number (HMAC-SHA256 under the same key, prefixed
 with the issuing country and its own label, so it never equals a document pseudonym)
