@@ -140,8 +140,7 @@ def remove_orphans(
     """Delete identifier rows of loads not in force (see the module docstring).
 
     ident.records and ident.document_neighbours keep rows of loads in force only;
-    ident.quarantine also keeps those of
-    superseded loads, like raw.rejected does."""
+    ident.quarantine also keeps those of superseded loads, like raw.rejected does."""
     in_force = warehouse.sql(
         "SELECT load_id, status FROM meta.loads WHERE status IN (?, ?)",
         params=[LOADED, SUPERSEDED],

@@ -146,8 +146,8 @@ def profile_columns_sql(base: str) -> str:
     n_records, given_name, surname, dob (ISO text), sex, citizenship, citizenships,
     country_of_birth, document_key, document_neighbours (the pseudonyms of the
     document's number one character apart, or null), person_key, first_date, last_date.
-    Adds the sound keys and the date parts the blocking passes and comparisons read (the benchmarks
-    build FEBRL profiles with it too)."""
+    Adds the sound keys and the date parts the blocking passes and comparisons read (the
+    benchmarks build FEBRL profiles with it too)."""
     return f"""
 WITH named AS (SELECT * FROM {base}),
 sound_keys AS (   -- the key is costly per call: once per distinct name, not per profile
