@@ -116,6 +116,18 @@ def _units(seed: int, n: int) -> pl.DataFrame:
     }).with_columns(pl.when("up").then(pl.col("age_year")).alias("age_up")).drop("up")
 
 
+def _tabulated(units: pl.DataFrame) -> list[TableCells]:
+    """The units' table by completed age x sex, by age reached, and its U counts."""
+    con = duckdb.connect()
+    sql = DuckDBSql(con)
+    sql.register("people", units)
+    complet = TableSpec("by_age", "by age", "people", "persons",
+                        (dims.single_year_age("single_year"), dims.sex()),
+                        unit_column="unit_id")
+    reach, shifts = reach_tables(complet)
+    return [TableCells(s, tabulate(sql, s)) for s in (complet, reach, shifts)]
+
+
 def _release(tmp: Path, name: str, tables: list[TableCells], protected_with: list[TableCells],
              config: Config) -> tuple[Path, dict[str, pl.DataFrame]]:
     """Release files of `tables` protected as the family `protected_with`."""
@@ -142,14 +154,8 @@ def _without_rules(release: Path, tmp: Path) -> Path:
 
 @pytest.mark.parametrize("seed", [0, 2])
 def test_protection_ignoring_the_relation_is_broken(seed, tmp_path):
-    con = duckdb.connect()
-    sql = DuckDBSql(con)
-    sql.register("people", _units(seed, 150))
-    complet = TableSpec("by_age", "by age", "people", "persons",
-                        (dims.single_year_age("single_year"), dims.sex()),
-                        unit_column="unit_id")
-    reach, shifts = reach_tables(complet)
-    tables = [TableCells(s, tabulate(sql, s)) for s in (complet, reach, shifts)]
+    tables = _tabulated(_units(seed, 150))
+    reach = tables[1].spec
     config = Config()
     config = dataclasses.replace(config, disclosure=dataclasses.replace(
         config.disclosure, solver_time_limit=5.0))
@@ -176,6 +182,28 @@ def test_protection_ignoring_the_relation_is_broken(seed, tmp_path):
     # The protector that carries the relation withstands it.
     safe, truth = _release(tmp_path, "aware", tables, tables, config)
     assert audit_release(safe, truth, need).passed
+
+
+def test_with_every_cell_shown_the_audit_derives_each_shift(tmp_path):
+    """Nothing suppressed (threshold 1): each U(a) follows from the two tables, the
+    youngest age first (an equation with one unknown left fixes it), so the audit holds
+    every U exactly, and they add up to the units that reach the next age."""
+    units = _units(0, 150)
+    tables = _tabulated(units)
+    config = Config()
+    config = dataclasses.replace(config, disclosure=dataclasses.replace(
+        config.disclosure, threshold=1, solver_time_limit=5.0))
+    release, truth = _release(tmp_path, "open", tables, tables, config)
+    need = protection(config.disclosure)
+    cells = deduce(read_release(release), need.integer_max_cells, need.width).cells
+    assert set(cells["state"]) == {"shown", "relation"}
+    shift = cells.filter(pl.col("state") == "relation")
+    assert shift.height == tables[2].cells.height
+    assert (shift["upper"] == shift["lower"]).all()
+    # By sex (the key names the sex outside its total): each unit reaching up once.
+    assert shift.filter(pl.col("key").str.contains("sex="))["lower"].sum() == \
+        units["age_up"].is_not_null().sum()
+    assert audit_release(release, truth, need).passed
 
 
 def test_the_audit_fails_closed_on_a_relation_it_cannot_read(published_run, tmp_path):

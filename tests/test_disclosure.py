@@ -210,6 +210,25 @@ def test_one_unit_on_its_path_gets_a_complement(tmp_path):
     assert report.passed, report.failures
 
 
+@pytest.mark.parametrize("limit", [0.0, CONFIG.solver_time_limit])
+def test_a_lone_unit_in_a_grid_gets_a_path_as_complement(tmp_path, limit):
+    """One person in a 3 x 3 grid, every other inner cell 0: the path r1c1, r1, c1, total
+    is all 1. No single zero frees itself (its other margin is a published 0), so the
+    complement is a zero with a path that moves it: r1c2 up with c2's margin (r1 and the
+    total are suppressed already), 2 cells; not the whole grid withheld (16 cells), with
+    the optimiser or without (limit 0, the heuristic alone)."""
+    tables = [_table("t", (ROWS, COLS), {("r1", "c1"): 1, ("r3", "c3"): 0})]
+    family = build_family("f", tables)
+    config = dataclasses.replace(CONFIG, solver_time_limit=limit)
+    protected = protect(family, config)
+    assert protected.primary.sum() == 4
+    assert protected.withheld == 0
+    complements = protected.suppressed & ~protected.primary
+    assert complements.sum() == 2 and (family.values[complements] == 0).all()
+    report = _audit(tmp_path, tables, protected, config)
+    assert report.passed, report.failures
+
+
 def test_a_category_of_a_persons_table_is_bounded_by_its_total(tmp_path):
     """A person with cases in two categories counts once in the total: each part <= total
     <= sum of parts. Refused 2 (F), granted 45, total 46: suppressing refused and total

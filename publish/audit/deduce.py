@@ -1,7 +1,8 @@
 """What an attacker deduces from a published system: an interval per unknown cell.
 
 Unknown cells (confidential or hidden) are the variables, >= 0, with every relation the
-metadata states; shown cells are constants. Relations link unknown cells into
+metadata states; shown cells are constants. An equation left with one unknown fixes it
+(substituted, in turn, before any program). Relations link the other unknown cells into
 components, and each component is one small linear program: min and max of every
 unknown cell. Counts are integers, so bounds are rounded inwards; a component of at most
 `integer_max_cells` unknowns is solved exactly over the integers (a mixed-integer
@@ -26,6 +27,8 @@ from regmig.publish.audit.release_files import PublishedSystem
 
 #: Round-off allowed in the solver's bounds before rounding to integers.
 _EPS = 1e-6
+#: Joint programs (the cells not yet seen wide pushed up, then down) before single ones.
+_BATCH_ROUNDS = 3
 
 
 @dataclass
@@ -51,11 +54,20 @@ def deduce(system: PublishedSystem, integer_max_cells: int, width: int) -> Deduc
         unknown = state != "shown"
         lower = np.where(unknown, 0.0, shown)
         upper = np.where(unknown, np.inf, shown)
-    label = _components(system, unknown)
-    for comp in np.unique(label[unknown]):
+    determined = np.zeros(state.size, dtype=bool)
+    if not system.spread:   # shown cells are exact constants: substitute
+        determined, value = _substituted(system, unknown, shown)
+        lower[determined] = upper[determined] = value[determined]
+        shown = np.where(determined, value, shown)
+    # Unknowns a rule introduces are judged only as derivable or not (a width of 1).
+    needed = np.where(state == "relation", 1, width)
+    solve = unknown & ~determined
+    label = _components(system, solve)
+    for comp in np.unique(label[solve]):
         members = np.flatnonzero(label == comp)
-        lp = _ComponentProgram(system, members, unknown, shown, lower, upper)
-        lower[members], upper[members] = lp.intervals(width, members.size <= integer_max_cells)
+        lp = _ComponentProgram(system, members, solve, shown, lower, upper)
+        lower[members], upper[members] = lp.intervals(needed[members],
+                                                      members.size <= integer_max_cells)
     derivable = unknown & (upper - lower < 0.5)
     free = unknown & ~derivable
     known = np.where(derivable, lower, shown)
@@ -74,6 +86,34 @@ def deduce(system: PublishedSystem, integer_max_cells: int, width: int) -> Deduc
                                                  "cells": pl.List(pl.Int64),
                                                  "forced_equal": pl.Boolean}, orient="row")
     return Deduction(out, components)
+
+
+def _substituted(system: PublishedSystem, unknown: np.ndarray, shown: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Unknown cells the release determines by substitution alone: an equation with one
+    unknown left fixes it, and so on until none is left (a chain of age-reached shifts
+    unwinds this way). Exact, so these cells need no linear program; the others' bounds
+    do not change. Returns (determined, value of every cell known so far)."""
+    value = np.where(unknown, 0.0, shown)
+    determined = np.zeros(unknown.size, dtype=bool)
+    in_equation = system.equality[system.row]
+    n_rows = int(system.row.max()) + 1 if system.row.size else 0
+    while True:
+        open_ = unknown[system.col] & ~determined[system.col] & in_equation
+        count = np.bincount(system.row[open_], minlength=n_rows)
+        rest = np.bincount(system.row[~open_], minlength=n_rows,
+                           weights=system.coef[~open_] * value[system.col[~open_]])
+        single = open_ & (count[system.row] == 1)
+        if not single.any():
+            return determined, value
+        cells, rows = system.col[single], system.row[single]
+        solved = -rest[rows] / system.coef[single]
+        if (solved < -_EPS).any():
+            raise RegmigError("disclosure audit: the release's relations give a count "
+                              "below zero; no release was written")
+        value[cells] = np.where(np.abs(solved - np.round(solved)) < _EPS, np.round(solved),
+                                solved)
+        determined[cells] = True
 
 
 def _components(system: PublishedSystem, variable: np.ndarray) -> np.ndarray:
@@ -161,12 +201,13 @@ class _ComponentProgram:
                               "written")
         return solver.getInfo().objective_function_value
 
-    def intervals(self, width: int, integer: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Integer bounds of every column; exact where narrower than `width`.
+    def intervals(self, width: np.ndarray, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Integer bounds of every column; exact where narrower than its `width`.
 
         Every solution the solver returns is a table the attacker cannot rule out, so
         the range of values seen so far is inside each cell's interval: a cell already
-        seen `width` apart needs no program of its own.
+        seen `width` apart needs no program of its own. Before the single programs, the
+        cells not yet seen wide are pushed up together and down together a few times.
         """
         seen_low = np.full(self.size, np.inf)
         seen_high = np.full(self.size, -np.inf)
@@ -187,6 +228,12 @@ class _ComponentProgram:
         low, high = np.zeros(self.size), np.zeros(self.size)
         for sense in (1.0, -1.0):   # all cells down together, then up
             visit(np.full(self.size, sense), False)
+        for _ in range(0 if integer else _BATCH_ROUNDS):
+            open_ = ~wide()
+            if open_.sum() <= 1:
+                break
+            for sense in (-1.0, 1.0):
+                visit(np.where(open_, sense, 0.0), False)
         for j in range(self.size):
             if wide()[j] and not integer:
                 continue

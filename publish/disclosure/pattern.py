@@ -11,7 +11,9 @@ the attacker concludes it for certain, whatever the linear program says.
 Rule: every component holding a primary cell holds a *complement*, a released
 suppressed cell that is not primary and not determined by the release (a suppressed
 zero or a larger cell). `violations` finds the components that break it; `complete`
-adds the cheapest complement each needs, or suppresses the component's tables whole.
+adds the cheapest complement each needs: a cell next to the component alone if that frees
+it, else such a cell with the cheapest path that moves it (repair.PathFinder); only when
+neither works are the component's tables suppressed whole.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from regmig.publish.disclosure.attacker import TOLERANCE, components
 from regmig.publish.disclosure.lp import RowwiseMatrix, new_highs, pass_model
+from regmig.publish.disclosure.repair import PathFinder
 
 #: Candidate complements tried per component before its tables are suppressed whole.
 _MAX_CANDIDATES = 12
@@ -85,11 +88,15 @@ def complete(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
 
     Candidates are the released cells next to the component, cheapest first (cost:
     value + 1, so zeros first); a candidate is kept if the component then obeys the rule.
-    A component no candidate fixes has every released cell of its tables suppressed
-    (the table withheld in effect). Returns the pattern and the tables so withheld.
+    A zero next to a path is usually pinned by its other margin (a published 0), so when
+    no candidate does alone, the cheapest candidate with a path freeing it is added
+    (`_open_complement`). A component nothing fixes has every released cell of its
+    tables suppressed (the table withheld in effect). Returns the pattern and the tables
+    so withheld.
     """
     x = x.copy()
     withheld = 0
+    finder: PathFinder | None = None
     while True:
         bad = violations(incidence, values, x, primary, released, big_m)
         if not bad:
@@ -106,9 +113,36 @@ def complete(incidence: RowwiseMatrix, values: np.ndarray, x: np.ndarray,
                 break
             x[cell] = 0.0
         else:
-            tables = np.unique(table_of[members[released[members]]])
-            x[np.isin(table_of, tables) & released] = 1.0
-            withheld += tables.size
+            if finder is None:
+                finder = PathFinder(incidence, values, big_m)
+            if not _open_complement(finder, incidence, values, x, near, primary, released,
+                                    big_m):
+                tables = np.unique(table_of[members[released[members]]])
+                x[np.isin(table_of, tables) & released] = 1.0
+                withheld += tables.size
+
+
+def _open_complement(finder: PathFinder, incidence: RowwiseMatrix, values: np.ndarray,
+                     x: np.ndarray, near: np.ndarray, primary: np.ndarray,
+                     released: np.ndarray, big_m: float) -> bool:
+    """Suppress the cheapest of the candidates `near` together with a path that frees it
+    (a deviation moving it by one unit, see PathFinder.free_cell), so that it is a
+    complement of the component next to it; x is changed in place. False (x unchanged)
+    when no candidate gets a complement that way."""
+    priced = []
+    for cell in near[~primary[near]]:
+        support = finder.free_cell(int(cell), x)
+        if support is not None:
+            support[cell] = True
+            priced.append((float((values[support] + 1.0).sum()), int(cell), support))
+    for _, cell, support in sorted(priced, key=lambda p: (p[0], p[1])):
+        before = x.copy()
+        x[support] = 1.0
+        merged = _component_of(incidence, x, cell)
+        if _has_complement(incidence, values, merged, primary, released, big_m):
+            return True
+        x[:] = before
+    return False
 
 
 def _free(incidence: RowwiseMatrix, values: np.ndarray, members: np.ndarray, cell: int,

@@ -75,6 +75,23 @@ class PathFinder:
                 needed |= support
         return needed & (x < 0.5)
 
+    def free_cell(self, cell: int, x: np.ndarray) -> np.ndarray | None:
+        """Cells to suppress (beyond x) so that the release no longer determines `cell`:
+        the cheapest deviation moving it by one unit, up or (if it is not zero) down;
+        None when no deviation moves it."""
+        cost = np.where(x > 0.5, 0.0, self.cost)
+        self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
+                                  np.concatenate([cost, cost]))
+        best: tuple[float, np.ndarray] | None = None
+        for column in (cell, cell + self.n)[: 2 if self.values[cell] > 0 else 1]:
+            support = self._move(np.array([column]), np.array([1.0]))
+            if support is None:
+                continue
+            price = float(cost[support].sum())
+            if best is None or price < best[0]:
+                best = (price, support)
+        return None if best is None else best[1] & (x < 0.5)
+
     def _move(self, columns: np.ndarray, amounts: np.ndarray) -> np.ndarray | None:
         """Cheapest deviation with the given columns fixed at the amounts (and the
         opposite direction of those cells held at zero, so the net move is exact)."""
