@@ -336,7 +336,8 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
             region = db_api.register("region_profiles", dataset_display_name="region")
             edges = db_api.register("pairs", dataset_display_name="region_pairs")
             clusters = clustering.cluster_profiles(
-                work, engine, training.linker_from_stored(region, model, kept_rules, engine),
+                work, engine, training.linker_from_stored(region, model, kept_rules, engine,
+                                                       validate=False),
                 edges, settings.cluster_threshold, settings.attach_threshold,
                 settings.travel_attach_threshold)
             summary.conflict_clusters = clusters.conflict_clusters
@@ -518,7 +519,8 @@ def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any
     from regmig.linkage import training
 
     profiles = db_api.register("profiles", dataset_display_name="profiles")
-    linker = training.linker_from_stored(profiles, model, kept_rules, engine)
+    linker = training.linker_from_stored(profiles, model, kept_rules, engine,
+                                         validate=False)
     for column in _tf_columns(model):  # over all of today's profiles, as a full link
         linker.table_management.compute_tf_table(column)
     work.execute("CREATE OR REPLACE TABLE new_pairs (unique_id_l VARCHAR, unique_id_r VARCHAR, "
@@ -652,8 +654,8 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
     keys = work.sql("SELECT source, record_id FROM rewritten_records").to_arrow_table()
     with registered(warehouse, "_keys", keys):
         prev = warehouse.sql("""
-            SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
-            JOIN _keys USING (source, record_id)
+            SELECT m.source, m.record_id, m.person_id, m.match_probability
+            FROM core.person_map AS m JOIN _keys USING (source, record_id)
         """).to_arrow_table()
     gone = warehouse.sql("""
         SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
@@ -665,19 +667,40 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
                            UNION ALL SELECT 'permits', record_id FROM raw.permits) AS r
             WHERE r.source = m.source AND r.record_id = m.record_id)
     """).to_arrow_table()
-    for name, arrow in (("prev_map", prev), ("gone_records", gone)):
+    for name, arrow in (("prev_rows", prev), ("gone_records", gone)):
         with registered(work, "_prev_in", arrow):
             work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _prev_in")
-    work.execute("INSERT INTO prev_map SELECT * FROM gone_records")
+    work.execute("""
+        CREATE OR REPLACE TABLE prev_map AS
+        SELECT source, record_id, person_id FROM prev_rows
+        UNION ALL SELECT source, record_id, person_id FROM gone_records
+    """)
     return stable_ids.highest_issued_id(warehouse)
 
 
 def _write_core(warehouse: duckdb.DuckDBPyConnection,
                 work: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Inside the warehouse transaction: the rewritten persons' rows of core.person_map,
-    core.crossings and core.persons are replaced; records gone leave."""
+    """Inside the warehouse transaction: the rows of core.person_map and core.crossings
+    that differ from the warehouse's (a new record or version, a record whose person or
+    probability moved) and the rewritten persons' rows of core.persons are replaced;
+    records gone leave. Most rewritten persons only gained a crossing: their other rows
+    stand, so the cost follows the new month rather than the persons' whole histories."""
+    work.execute("""
+        CREATE OR REPLACE TABLE written_map AS   -- person_map rows that differ
+        SELECT o.* FROM out_person_map AS o
+        LEFT JOIN prev_rows AS p USING (source, record_id)
+        LEFT JOIN new_records AS n USING (source, record_id)
+        WHERE p.record_id IS NULL OR n.record_id IS NOT NULL
+           OR p.person_id <> o.person_id
+           OR p.match_probability IS DISTINCT FROM o.match_probability;
+
+        CREATE OR REPLACE TABLE written_crossings AS
+        SELECT c.* FROM out_crossings AS c
+        WHERE c.record_id IN (SELECT record_id FROM written_map
+                              WHERE source = 'border_crossings');
+    """)
     removed = work.sql("""
-        SELECT source, record_id FROM rewritten_records
+        SELECT source, record_id FROM written_map
         UNION SELECT source, record_id FROM gone_records
     """).to_arrow_table()
     old_persons = work.sql("""
@@ -693,13 +716,13 @@ def _write_core(warehouse: duckdb.DuckDBPyConnection,
                 (SELECT record_id FROM _removed WHERE source = 'border_crossings');
             DELETE FROM core.persons WHERE person_id IN (SELECT person_id FROM _old_persons);
         """)
-    for table in ("person_map", "crossings", "persons"):
-        arrow = work.sql(f"SELECT * FROM out_{table}").to_arrow_table()
+    for table, rows in (("person_map", "written_map"), ("crossings", "written_crossings"),
+                        ("persons", "out_persons")):
+        arrow = work.sql(f"SELECT * FROM {rows}").to_arrow_table()
         with registered(warehouse, "_rows_in", arrow):
             warehouse.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _rows_in")
         counts[f"core.{table} rewritten"] = arrow.num_rows
     return counts
-
 
 
 def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
