@@ -323,12 +323,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         summary.blocking_rules = [c.name for c in choices if c.kept]
         db_api = DuckDBAPI(work)
         with timer.step("predict"):
-            work.execute("""
-                CREATE OR REPLACE TABLE changed_profiles AS
-                SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
-                CREATE OR REPLACE TABLE existing_profiles AS
-                SELECT * FROM profiles WHERE unique_id NOT IN (SELECT unique_id FROM changed);
-            """)
+            _split_changed_and_existing(work, kept_rules)
             summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
                                                  engine)
         with timer.step("cluster"):
@@ -345,7 +340,9 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         with timer.step("stable_ids"):
             _load_raw(warehouse, work, "rewritten_records")
             _load_identities(paths, work, "rewritten_records")
-            profile_building.build_profiles(work)  # `profiles`: the rewritten profiles now
+            # their records only: the profiles themselves are in `profiles` already
+            # (rebuilt when touched, else the state's, which the same records give)
+            profile_building.build_link_records(work)
             _clusters_of_rewritten(work)
             persons.build_record_clusters(work, settings.cluster_threshold)
             highest = _previous_map(warehouse, work)
@@ -501,6 +498,27 @@ def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
         SELECT {columns} FROM state_profiles
         WHERE unique_id NOT IN (SELECT unique_id FROM touched)
           AND unique_id NOT IN (SELECT unique_id FROM gone)
+    """)
+
+
+def _split_changed_and_existing(work: duckdb.DuckDBPyConnection, rules: list[str]) -> None:
+    """changed_profiles, and existing_profiles: the other profiles that some blocking
+    pass pairs with a changed one (either way round, as a rule may read one side's
+    block size). Splink then blocks, and joins term frequencies, for those alone rather
+    than for the whole warehouse; the pairs are the same, since a pair needs a pass."""
+    blocked = " UNION ".join(
+        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {rule} "
+        f"UNION SELECT r.unique_id FROM changed_profiles AS l JOIN others AS r ON {rule}"
+        for rule in rules)
+    work.execute(f"""
+        CREATE OR REPLACE TABLE changed_profiles AS
+        SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
+
+        CREATE OR REPLACE TABLE existing_profiles AS
+        WITH others AS (
+            SELECT * FROM profiles WHERE unique_id NOT IN (SELECT unique_id FROM changed)
+        ), blocked AS ({blocked})
+        SELECT * FROM others WHERE unique_id IN (SELECT unique_id FROM blocked);
     """)
 
 
