@@ -503,12 +503,12 @@ def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
 
 def _split_changed_and_existing(work: duckdb.DuckDBPyConnection, rules: list[str]) -> None:
     """changed_profiles, and existing_profiles: the other profiles that some blocking
-    pass pairs with a changed one (either way round, as a rule may read one side's
-    block size). Splink then blocks, and joins term frequencies, for those alone rather
-    than for the whole warehouse; the pairs are the same, since a pair needs a pass."""
+    pass pairs with a changed one, read as Splink's `predict_between(existing, changed)`
+    reads it (existing on the left: a capped pass reads the left side's block size).
+    Splink then blocks, and joins term frequencies, for those alone rather than for the
+    whole warehouse; the pairs are the same, since a pair needs a pass."""
     blocked = " UNION ".join(
-        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {rule} "
-        f"UNION SELECT r.unique_id FROM changed_profiles AS l JOIN others AS r ON {rule}"
+        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {rule}"
         for rule in rules)
     work.execute(f"""
         CREATE OR REPLACE TABLE changed_profiles AS
