@@ -328,6 +328,14 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
                                                  engine)
         with timer.step("cluster"):
             _find_region(work, _lowest_clustering_threshold(settings))
+            _rewritten_profiles(work)
+            # the records of the rewritten persons (the region's among them, whose
+            # crossings the travel-history attachment reads); their profiles are in
+            # `profiles` already (rebuilt when touched, else the state's, which the same
+            # records give)
+            _load_raw(warehouse, work, "rewritten_records")
+            _load_identities(paths, work, "rewritten_records")
+            profile_building.build_link_records(work)
             region = db_api.register("region_profiles", dataset_display_name="region")
             edges = db_api.register("pairs", dataset_display_name="region_pairs")
             clusters = clustering.cluster_profiles(
@@ -336,13 +344,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
                 edges, settings.cluster_threshold, settings.attach_threshold,
                 settings.travel_attach_threshold)
             summary.conflict_clusters = clusters.conflict_clusters
-            _rewritten_profiles(work)
         with timer.step("stable_ids"):
-            _load_raw(warehouse, work, "rewritten_records")
-            _load_identities(paths, work, "rewritten_records")
-            # their records only: the profiles themselves are in `profiles` already
-            # (rebuilt when touched, else the state's, which the same records give)
-            profile_building.build_link_records(work)
             _clusters_of_rewritten(work)
             persons.build_record_clusters(work, settings.cluster_threshold)
             highest = _previous_map(warehouse, work)
