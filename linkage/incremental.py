@@ -274,7 +274,8 @@ def link_incrementally(paths: RunPaths, config: Config, run_id: str):  # noqa: A
         counts = summary.row_counts
         summary.incremental_lines = [
             f"  {counts['records_new']:,} new records or versions; profiles touched "
-            f"{counts['profiles_touched']:,}, changed {counts['profiles_changed']:,}, gone "
+            f"{counts['profiles_touched']:,} (grown {counts['profiles_grown']:,}), changed "
+            f"{counts['profiles_changed']:,}, gone "
             f"{counts['profiles_gone']:,}; re-clustered {counts['profiles_relinked']:,}; "
             f"persons rewritten {counts['persons_rewritten']:,}"]
         return summary
@@ -310,11 +311,16 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         with timer.step("touched_profiles"):
             _find_touched(work, state.last_load_id)
             _load_identities(paths, work, "touched_records")
-            profile_building.build_profiles(work)
+            profile_building.build_link_records(work)
+            _find_resent(warehouse, work)
+            _find_grown(work, state.last_load_id)
+            profile_building.build_profiles(work)  # the touched profiles not grown
+            _add_grown_profiles(work)
             work.execute("ALTER TABLE profiles RENAME TO touched_profiles")
             _find_changed(work)
             _current_profiles(work)
-        counts = _counts(work, ("new_records", "touched", "gone", "changed", "profiles"))
+        counts = _counts(work, ("new_records", "touched", "grown", "gone", "changed",
+                                "profiles"))
 
         with timer.step("blocking"):
             coverage = measure_coverage(work)
@@ -366,6 +372,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
             "profiles": counts["profiles"], "core.persons": _count(warehouse, "core.persons"),
             "core.person_map": _count(warehouse, "core.person_map"),
             "records_new": counts["new_records"], "profiles_touched": counts["touched"],
+            "profiles_grown": counts["grown"],
             "profiles_changed": counts["changed"], "profiles_gone": counts["gone"],
             "profiles_relinked": counts["region_profiles"],
             "persons_rewritten": counts["out_persons"]}
@@ -475,6 +482,107 @@ def _find_touched(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
         work.execute(f"""
             DELETE FROM in_{source} WHERE record_id NOT IN
             (SELECT record_id FROM touched_records WHERE source = '{source}')""")
+
+
+def _find_resent(warehouse: duckdb.DuckDBPyConnection,
+                 work: duckdb.DuckDBPyConnection) -> None:
+    """resent_records: the new records that are new versions of a record linked before
+    (the previous core.person_map holds their ids)."""
+    keys = work.sql("SELECT source, record_id FROM new_records").to_arrow_table()
+    with registered(warehouse, "_new", keys):
+        resent = warehouse.sql("""
+            SELECT m.source, m.record_id FROM core.person_map AS m
+            JOIN _new USING (source, record_id)
+        """).to_arrow_table()
+    with registered(work, "_resent_in", resent):
+        work.execute("CREATE OR REPLACE TABLE resent_records AS SELECT * FROM _resent_in")
+
+
+def _find_grown(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
+    """grown: touched profiles of the state that kept every record they had and gained
+    only records never linked before (not a new version: a version may move its record
+    to another profile of the same name) agreeing with them: each attribute of each new
+    record is empty or the profile's own (its modal value, one of its citizenships; a
+    document or personal id not below the profile's, which is their smallest). Their
+    compared attributes cannot
+    have moved (a value added to the mode stays the mode), so they are not rebuilt from
+    all their records: `_add_grown_profiles` takes the state's row. Reads the touched
+    records' `link_records`; cuts in_<source> and in_ident to the other touched
+    profiles' records."""
+    from regmig.linkage.profiles import NAME_SEPARATOR
+    from regmig.linkage.working_db import SOURCES
+
+    def not_below(column: str) -> str:
+        return (f'(r.{column} IS NULL OR (s.{column} IS NOT NULL '
+                f'AND r.{column} >= s.{column}))')
+
+    work.execute(f"""
+        CREATE OR REPLACE TABLE grown_records AS   -- each new record against its profile
+        SELECT r.profile_id AS unique_id, r.record_date,
+               x.record_id IS NULL AND (r.given_name IS NULL AND r.surname IS NULL
+                OR coalesce(r.given_name, '') || '{NAME_SEPARATOR}' || coalesce(r.surname, '')
+                   = coalesce(s.given_name, '') || '{NAME_SEPARATOR}' || coalesce(s.surname, ''))
+               AND (r.date_of_birth IS NULL OR CAST(r.date_of_birth AS VARCHAR) = s.dob)
+               AND (r.sex IS NULL OR r.sex = s.sex)
+               AND (r.citizenship IS NULL OR r.citizenship = s.citizenship)
+               AND (r.country_of_birth IS NULL OR r.country_of_birth = s.country_of_birth)
+               AND (r.citizenship IS NULL OR list_contains(s.citizenships, r.citizenship))
+               AND (r.second_citizenship IS NULL
+                    OR list_contains(s.citizenships, r.second_citizenship))
+               AND {not_below("document_key")} AND {not_below("person_key")} AS agrees
+        FROM link_records AS r
+        JOIN current_records AS c USING (source, record_id)
+        JOIN state_profiles AS s ON s.unique_id = r.profile_id
+        LEFT JOIN resent_records AS x USING (source, record_id)
+        WHERE c.load_id > {int(last_load_id)};
+
+        CREATE OR REPLACE TABLE grown AS
+        WITH kept AS (   -- records a profile had and still has
+            SELECT profile_id AS unique_id, count(*) AS n FROM current_records
+            WHERE load_id <= {int(last_load_id)} GROUP BY ALL
+        )
+        SELECT g.unique_id, min(g.record_date) AS first_date,
+               max(g.record_date) AS last_date, count(*) AS n_new
+        FROM grown_records AS g
+        JOIN state_profiles AS s USING (unique_id)
+        LEFT JOIN kept AS k USING (unique_id)
+        WHERE g.unique_id IN (SELECT unique_id FROM touched)
+        GROUP BY g.unique_id, s.n_records
+        HAVING bool_and(g.agrees) AND any_value(coalesce(k.n, 0)) = s.n_records;
+    """)
+    work.execute("""
+        CREATE OR REPLACE TABLE rebuilt_records AS
+        SELECT source, record_id FROM current_records
+        WHERE profile_id IN (SELECT unique_id FROM touched)
+          AND profile_id NOT IN (SELECT unique_id FROM grown)
+    """)
+    for source in SOURCES:
+        work.execute(f"""
+            DELETE FROM in_{source} WHERE record_id NOT IN
+            (SELECT record_id FROM rebuilt_records WHERE source = '{source}')""")
+    work.execute("""
+        DELETE FROM in_ident WHERE NOT EXISTS (
+            SELECT 1 FROM rebuilt_records AS r
+            WHERE r.source = in_ident.source AND r.record_id = in_ident.record_id)""")
+
+
+def _add_grown_profiles(work: duckdb.DuckDBPyConnection) -> None:
+    """The grown profiles' rows into `profiles`: the state's, with their new records
+    counted and their first and last dates widened."""
+    columns = [c for c in _profile_columns(work, "profiles")
+               if c not in ("n_records", "first_date", "last_date")]
+    work.execute(f"""
+        INSERT INTO profiles BY NAME
+        SELECT {", ".join(f's."{c}"' for c in columns)},
+               s.n_records + g.n_new AS n_records,
+               CASE WHEN s.first_date IS NULL OR g.first_date < s.first_date
+                    THEN coalesce(g.first_date, s.first_date) ELSE s.first_date END
+                   AS first_date,
+               CASE WHEN s.last_date IS NULL OR g.last_date > s.last_date
+                    THEN coalesce(g.last_date, s.last_date) ELSE s.last_date END
+                   AS last_date
+        FROM state_profiles AS s JOIN grown AS g USING (unique_id)
+    """)
 
 
 def _find_changed(work: duckdb.DuckDBPyConnection) -> None:
@@ -779,6 +887,8 @@ def _indicators(counts: dict[str, int], summary) -> list[tuple[str, float, str, 
         ("profiles", counts["profiles"], "profiles", "all sources"),
         ("profiles_touched", counts["touched"], "profiles",
          "holding a new record or version, or having lost one"),
+        ("profiles_grown", counts["grown"], "profiles",
+         "touched, gained only records agreeing with them: not rebuilt"),
         ("profiles_changed", counts["changed"], "profiles",
          "new, or compared attributes moved: scored against all others"),
         ("profiles_gone", counts["gone"], "profiles", "no record left"),
