@@ -504,11 +504,10 @@ def _find_grown(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
     to another profile of the same name) agreeing with them: each attribute of each new
     record is empty or the profile's own (its modal value, one of its citizenships; a
     document or personal id not below the profile's, which is their smallest). Their
-    compared attributes cannot
-    have moved (a value added to the mode stays the mode), so they are not rebuilt from
-    all their records: `_add_grown_profiles` takes the state's row. Reads the touched
-    records' `link_records`; cuts in_<source> and in_ident to the other touched
-    profiles' records."""
+    compared attributes cannot have moved (a value added to the mode stays the mode),
+    so they are not rebuilt from all their records: `_add_grown_profiles` takes the
+    state's row. Reads the touched records' `link_records`; cuts in_<source> and
+    in_ident to the other touched profiles' records."""
     from regmig.linkage.profiles import NAME_SEPARATOR
     from regmig.linkage.working_db import SOURCES
 
