@@ -13,22 +13,37 @@ An incremental run:
    corrected document number) and those renamed (a profile is named by its smallest
    record id). Profiles with no record left are *gone*;
 2. recomputes the touched profiles from their records, with the full link's SQL
-   (linkage/profiles.py). New profiles, and touched ones whose compared attributes moved,
-   are *changed*. A profile that only gained crossings with the same modal details is
-   touched but not changed: its links stand;
-3. scores the changed profiles against all the others (Splink's `predict_between`) and
-   among themselves (`predict_within`), with the stored model, the blocking passes a full
-   link would choose on today's profiles and term frequencies over all of them;
+   (linkage/profiles.py), except the *grown* ones: a profile that kept its records and
+   gained only records never linked before, each attribute of which is empty or the
+   profile's own, takes the state's row with its count and dates widened (a value added
+   to the mode stays the mode). New profiles, and touched ones whose compared attributes
+   moved, are *changed*. A grown profile, or one that only gained crossings with the
+   same modal details, is touched but not changed: its links stand;
+3. scores the changed profiles against the others some blocking pass pairs them with
+   (Splink's `predict_between`, on those alone) and among themselves (`predict_within`),
+   with the stored model, the blocking passes a full link would choose on today's
+   profiles and term frequencies over all of them;
 4. re-clusters the affected *region* only: the old components that hold a changed or gone
    profile or that a new link reaches at the lowest probability clustering reads (the
    travel-history attachment's), with every component an earlier attachment joined to
    one of them, and the changed profiles (linkage/clustering.py: register conflicts split
-   and lone profiles attached as in a full link). Any other component is untouched by the
-   new links, so its clusters stand;
+   and lone profiles attached as in a full link, the travel histories read from the
+   records of the persons rewritten). Any other component is untouched by the new links,
+   so its clusters stand;
 5. gives person ids by overlap with the old ones (linkage/stable_ids.py) to the persons
    of the region and of the touched profiles: a person keeps its id, and merges and
    splits the new evidence forces go to core.person_id_history;
-6. rewrites core.person_map, core.crossings and core.persons for those persons only.
+6. writes for those persons the core.person_map and core.crossings rows that differ (new
+   records and versions, records whose person or probability moved; a traveller's other
+   crossings stand) and their core.persons rows.
+
+Cost. What still grows with the warehouse rather than with the month: reading every
+record's raw linkage columns to name today's profiles (a profile is named by its smallest
+record id), loading the state, counting the blocking passes' blocks over all profiles
+(the choice a full link would make), term-frequency tables over all profiles, the
+records of every rewritten person (a frequent traveller's whole history, for
+core.persons) and the hashes of raw.* and core.person_map. bench/bench_monthly.py
+--link-only measures it against a full re-link.
 
 Against a full re-link on the same model: pairs among unchanged profiles are the pairs a
 full link scores (same attributes, same comparisons), and components are a property of
