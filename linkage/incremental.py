@@ -869,7 +869,8 @@ def _write_core(warehouse: duckdb.DuckDBPyConnection,
 
 def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
                             state: LinkState, last_load: int, person_map_hash: str) -> None:
-    """The rewritten profiles (as rebuilt now) and the new pairs replace theirs."""
+    """The rewritten profiles (as they are today: rebuilt, grown or the state's) and
+    the new pairs replace theirs."""
     profiles = work.sql(f"""
         SELECT {_base_columns(work, "profiles", "p.")},
                coalesce(rc.component_id, s.component_id) AS component_id,
