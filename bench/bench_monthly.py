@@ -20,10 +20,16 @@ goes first). Measured:
 - both against the truth: pairwise precision/recall/F1 and persons (linkage/evaluation.py);
 - the chain's stats.revisions: mean absolute revision by lag (publish/revisions.py).
 
-Writes bench/results/monthly.json.
+With --link-only each month is `regmig ingest` and then the link stage alone, in a
+process of its own (this script's `link-step`), so that a long chain at scale costs its
+links rather than a publish a month; the link's seconds are then the stage's own
+(`link_seconds`: the wall of the stage call, without choosing the mode; `link_steps`:
+its steps), and no revisions are measured.
+
+Writes bench/results/monthly.json (or --results).
 
     flock /tmp/regmig-bench.lock nice -n 10 .venv/bin/python bench/bench_monthly.py \\
-        --persons 20000 [--seed 71 --start 2022 --end 2023 --repeats 3]
+        --persons 20000 [--seed 71 --start 2022 --end 2023 --repeats 3] [--link-only]
 """
 
 from __future__ import annotations
@@ -88,6 +94,69 @@ def run_month(input_dir: Path, out: Path, settings: Path, log: Path,
         raise SystemExit(f"regmig run on {input_dir} failed; see {log}")
     return {"input": input_dir.name, "wall_seconds": round(wall, 2),
             "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), **last_run(out)}
+
+
+def link_month(input_dir: Path, out: Path, settings: Path, log: Path,
+               *extra: str) -> dict[str, object]:
+    """`regmig ingest` of the month, then the link stage alone in a process of its own
+    (`link-step`): that process's wall and CPU seconds, and the stage's own."""
+    env = dict(os.environ, REGMIG_PSEUDONYM_KEY=os.environ.get("REGMIG_PSEUDONYM_KEY",
+                                                               BENCH_KEY))
+    with log.open("a") as sink:
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "regmig"), "ingest", "--input", str(input_dir), "--out",
+                        str(out), "--config", str(settings)], check=True, stdout=sink,
+                       stderr=subprocess.STDOUT, env=env)
+        ingest_wall = time.perf_counter() - started
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "link-step", str(out), str(settings), *extra],
+        stdout=subprocess.PIPE, stderr=log.open("a"), env=env, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the link of {input_dir} failed; see {log}")
+    step = json.loads(output.strip().splitlines()[-1])
+    return {"input": input_dir.name, "ingest_wall_seconds": round(ingest_wall, 2),
+            "wall_seconds": round(wall, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "run_id": step["run_id"], "link_mode": step["mode"],
+            "stage_seconds": {"link": step["link_seconds"]},
+            "link_mode_seconds": step["mode_seconds"], "link_steps": step["steps"],
+            "persons": step["persons"], "records": step["records"]}
+
+
+def link_step(out: Path, settings: Path, full_relink: bool) -> None:
+    """The link stage of one month as the pipeline's link flow runs it (the mode as
+    `link_mode` says), recorded in meta.runs; prints its seconds as one JSON line."""
+    from regmig.config import load_config
+    from regmig.linkage import incremental
+    from regmig.linkage.stage import STAGE, link
+    from regmig.warehouse.paths import RunPaths
+    from regmig.warehouse.runs import run_recorded_stage
+
+    paths, config = RunPaths(out), load_config(settings)
+    started = time.perf_counter()
+    mode, why = incremental.link_mode(paths, config, full_relink)
+    mode_seconds = time.perf_counter() - started
+    timed = {}
+
+    def call(run_id: str):  # noqa: ANN202
+        started = time.perf_counter()
+        summary = (incremental.link_incrementally(paths, config, run_id)
+                   if mode == incremental.INCREMENTAL else link(paths, config, run_id))
+        timed["link"] = time.perf_counter() - started
+        timed["run_id"] = run_id
+        return summary
+
+    summary = run_recorded_stage(paths, STAGE, {"mode": mode, "mode_reason": why}, call)
+    print(json.dumps({
+        "run_id": timed["run_id"], "mode": mode, "mode_seconds": round(mode_seconds, 2),
+        "link_seconds": round(timed["link"], 2),
+        "steps": {k: round(v, 2) for k, v in summary.timings.items()},
+        "persons": summary.row_counts.get("core.persons"),
+        "records": summary.row_counts.get("core.person_map")}))
 
 
 def last_run(out: Path) -> dict[str, object]:
@@ -195,6 +264,9 @@ def ratio(a: float, b: float) -> float:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["link-step"]:
+        link_step(Path(sys.argv[2]), Path(sys.argv[3]), "--full-relink" in sys.argv[4:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=71)
@@ -204,6 +276,8 @@ def main() -> None:
                         help="months the first (full) run takes in one folder")
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of the last month, incremental and full re-link each")
+    parser.add_argument("--link-only", action="store_true",
+                        help="each month: ingest, then the link stage alone")
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -222,10 +296,11 @@ def main() -> None:
         for path in month.iterdir():
             shutil.copy2(path, history / path.name)
     inputs = [history, *months[args.history_months:-1]]
+    one_month = link_month if args.link_only else run_month
     try:
         per_month = []
         for number, input_dir in enumerate(inputs, start=1):
-            per_month.append(run_month(input_dir, chain, settings, log))
+            per_month.append(one_month(input_dir, chain, settings, log))
             print(f"{number}/{len(inputs) + 1} {input_dir.name}: "
                   f"{per_month[-1]['link_mode']}, {per_month[-1]['wall_seconds']} s", flush=True)
         last = months[-1]
@@ -235,7 +310,7 @@ def main() -> None:
             for name, runs, extra in pair if repeat % 2 == 0 else pair[::-1]:
                 out = work / f"{name}-{repeat}"
                 shutil.copytree(chain, out, symlinks=True)
-                runs.append(run_month(last, out, settings, log, *extra))
+                runs.append(one_month(last, out, settings, log, *extra))
                 print(f"{last.name} {name} #{repeat + 1}: {runs[-1]['link_mode']}, "
                       f"{runs[-1]['wall_seconds']} s", flush=True)
         assert {r["link_mode"] for r in incremental} == {"incremental"}
@@ -263,7 +338,10 @@ def main() -> None:
             "command": "flock /tmp/regmig-bench.lock nice -n 10 .venv/bin/python "
                        f"bench/bench_monthly.py --persons {args.persons} --seed {args.seed} "
                        f"--start {args.start} --end {args.end} --history-months "
-                       f"{args.history_months} --repeats {args.repeats}",
+                       f"{args.history_months} --repeats {args.repeats}"
+                       + (" --link-only" if args.link_only else "")
+                       + (f" --results {args.results}" if args.results != RESULTS else ""),
+            "link_only": args.link_only,
             "persons": args.persons,
             "dataset": str(deliveries),
             "synth_seconds": synth_seconds,
@@ -274,7 +352,8 @@ def main() -> None:
             "at_last_month": at_last,
             "speedup": speedup,
             "persons_compared": persons,
-            "mean_absolute_revision_by_lag": revisions_by_lag(work / "incremental-0"),
+            "mean_absolute_revision_by_lag": (None if args.link_only else
+                                              revisions_by_lag(work / "incremental-0")),
             "chain_wall_seconds": round(sum(r["wall_seconds"] for r in per_month), 1),
             "chain_cpu_seconds": round(sum(r["cpu_seconds"] for r in per_month), 1),
             "per_month": per_month,

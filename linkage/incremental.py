@@ -13,22 +13,37 @@ An incremental run:
    corrected document number) and those renamed (a profile is named by its smallest
    record id). Profiles with no record left are *gone*;
 2. recomputes the touched profiles from their records, with the full link's SQL
-   (linkage/profiles.py). New profiles, and touched ones whose compared attributes moved,
-   are *changed*. A profile that only gained crossings with the same modal details is
-   touched but not changed: its links stand;
-3. scores the changed profiles against all the others (Splink's `predict_between`) and
-   among themselves (`predict_within`), with the stored model, the blocking passes a full
-   link would choose on today's profiles and term frequencies over all of them;
+   (linkage/profiles.py), except the *grown* ones: a profile that kept its records and
+   gained only records never linked before, each attribute of which is empty or the
+   profile's own, takes the state's row with its count and dates widened (a value added
+   to the mode stays the mode). New profiles, and touched ones whose compared attributes
+   moved, are *changed*. A grown profile, or one that only gained crossings with the
+   same modal details, is touched but not changed: its links stand;
+3. scores the changed profiles against the others some blocking pass pairs them with
+   (Splink's `predict_between`, on those alone) and among themselves (`predict_within`),
+   with the stored model, the blocking passes a full link would choose on today's
+   profiles and term frequencies over all of them;
 4. re-clusters the affected *region* only: the old components that hold a changed or gone
    profile or that a new link reaches at the lowest probability clustering reads (the
    travel-history attachment's), with every component an earlier attachment joined to
    one of them, and the changed profiles (linkage/clustering.py: register conflicts split
-   and lone profiles attached as in a full link). Any other component is untouched by the
-   new links, so its clusters stand;
+   and lone profiles attached as in a full link, the travel histories read from the
+   records of the persons rewritten). Any other component is untouched by the new links,
+   so its clusters stand;
 5. gives person ids by overlap with the old ones (linkage/stable_ids.py) to the persons
    of the region and of the touched profiles: a person keeps its id, and merges and
    splits the new evidence forces go to core.person_id_history;
-6. rewrites core.person_map, core.crossings and core.persons for those persons only.
+6. writes for those persons the core.person_map and core.crossings rows that differ (new
+   records and versions, records whose person or probability moved; a traveller's other
+   crossings stand) and their core.persons rows.
+
+Cost. What still grows with the warehouse rather than with the month: reading every
+record's raw linkage columns to name today's profiles (a profile is named by its smallest
+record id), loading the state, counting the blocking passes' blocks over all profiles
+(the choice a full link would make), term-frequency tables over all profiles, the
+records of every rewritten person (a frequent traveller's whole history, for
+core.persons) and the hashes of raw.* and core.person_map. bench/bench_monthly.py
+--link-only measures it against a full re-link.
 
 Against a full re-link on the same model: pairs among unchanged profiles are the pairs a
 full link scores (same attributes, same comparisons), and components are a property of
@@ -274,7 +289,8 @@ def link_incrementally(paths: RunPaths, config: Config, run_id: str):  # noqa: A
         counts = summary.row_counts
         summary.incremental_lines = [
             f"  {counts['records_new']:,} new records or versions; profiles touched "
-            f"{counts['profiles_touched']:,}, changed {counts['profiles_changed']:,}, gone "
+            f"{counts['profiles_touched']:,} (grown {counts['profiles_grown']:,}), changed "
+            f"{counts['profiles_changed']:,}, gone "
             f"{counts['profiles_gone']:,}; re-clustered {counts['profiles_relinked']:,}; "
             f"persons rewritten {counts['persons_rewritten']:,}"]
         return summary
@@ -310,11 +326,16 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         with timer.step("touched_profiles"):
             _find_touched(work, state.last_load_id)
             _load_identities(paths, work, "touched_records")
-            profile_building.build_profiles(work)
+            profile_building.build_link_records(work)
+            _find_resent(warehouse, work)
+            _find_grown(work, state.last_load_id)
+            profile_building.build_profiles(work)  # the touched profiles not grown
+            _add_grown_profiles(work)
             work.execute("ALTER TABLE profiles RENAME TO touched_profiles")
             _find_changed(work)
             _current_profiles(work)
-        counts = _counts(work, ("new_records", "touched", "gone", "changed", "profiles"))
+        counts = _counts(work, ("new_records", "touched", "grown", "gone", "changed",
+                                "profiles"))
 
         with timer.step("blocking"):
             coverage = measure_coverage(work)
@@ -323,28 +344,28 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         summary.blocking_rules = [c.name for c in choices if c.kept]
         db_api = DuckDBAPI(work)
         with timer.step("predict"):
-            work.execute("""
-                CREATE OR REPLACE TABLE changed_profiles AS
-                SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
-                CREATE OR REPLACE TABLE existing_profiles AS
-                SELECT * FROM profiles WHERE unique_id NOT IN (SELECT unique_id FROM changed);
-            """)
+            _split_changed_and_existing(work, kept_rules)
             summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
                                                  engine)
         with timer.step("cluster"):
             _find_region(work, _lowest_clustering_threshold(settings))
+            _rewritten_profiles(work)
+            # the records of the rewritten persons (the region's among them, whose
+            # crossings the travel-history attachment reads); their profiles are in
+            # `profiles` already (rebuilt when touched, else the state's, which the same
+            # records give)
+            _load_raw(warehouse, work, "rewritten_records")
+            _load_identities(paths, work, "rewritten_records")
+            profile_building.build_link_records(work)
             region = db_api.register("region_profiles", dataset_display_name="region")
             edges = db_api.register("pairs", dataset_display_name="region_pairs")
             clusters = clustering.cluster_profiles(
-                work, engine, training.linker_from_stored(region, model, kept_rules, engine),
+                work, engine, training.linker_from_stored(region, model, kept_rules, engine,
+                                                       validate=False),
                 edges, settings.cluster_threshold, settings.attach_threshold,
                 settings.travel_attach_threshold)
             summary.conflict_clusters = clusters.conflict_clusters
-            _rewritten_profiles(work)
         with timer.step("stable_ids"):
-            _load_raw(warehouse, work, "rewritten_records")
-            _load_identities(paths, work, "rewritten_records")
-            profile_building.build_profiles(work)  # `profiles`: the rewritten profiles now
             _clusters_of_rewritten(work)
             persons.build_record_clusters(work, settings.cluster_threshold)
             highest = _previous_map(warehouse, work)
@@ -366,6 +387,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
             "profiles": counts["profiles"], "core.persons": _count(warehouse, "core.persons"),
             "core.person_map": _count(warehouse, "core.person_map"),
             "records_new": counts["new_records"], "profiles_touched": counts["touched"],
+            "profiles_grown": counts["grown"],
             "profiles_changed": counts["changed"], "profiles_gone": counts["gone"],
             "profiles_relinked": counts["region_profiles"],
             "persons_rewritten": counts["out_persons"]}
@@ -484,6 +506,106 @@ def _find_touched(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
             (SELECT record_id FROM touched_records WHERE source = '{source}')""")
 
 
+def _find_resent(warehouse: duckdb.DuckDBPyConnection,
+                 work: duckdb.DuckDBPyConnection) -> None:
+    """resent_records: the new records that are new versions of a record linked before
+    (the previous core.person_map holds their ids)."""
+    keys = work.sql("SELECT source, record_id FROM new_records").to_arrow_table()
+    with registered(warehouse, "_new", keys):
+        resent = warehouse.sql("""
+            SELECT m.source, m.record_id FROM core.person_map AS m
+            JOIN _new USING (source, record_id)
+        """).to_arrow_table()
+    with registered(work, "_resent_in", resent):
+        work.execute("CREATE OR REPLACE TABLE resent_records AS SELECT * FROM _resent_in")
+
+
+def _find_grown(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
+    """grown: touched profiles of the state that kept every record they had and gained
+    only records never linked before (not a new version: a version may move its record
+    to another profile of the same name) agreeing with them: each attribute of each new
+    record is empty or the profile's own (its modal value, one of its citizenships; a
+    document or personal id not below the profile's, which is their smallest). Their
+    compared attributes cannot have moved (a value added to the mode stays the mode),
+    so they are not rebuilt from all their records: `_add_grown_profiles` takes the
+    state's row. Reads the touched records' `link_records`; cuts in_<source> and
+    in_ident to the other touched profiles' records."""
+    from regmig.linkage.profiles import NAME_SEPARATOR
+    from regmig.linkage.working_db import SOURCES
+
+    def not_below(column: str) -> str:
+        return (f'(r.{column} IS NULL OR (s.{column} IS NOT NULL '
+                f'AND r.{column} >= s.{column}))')
+
+    work.execute(f"""
+        CREATE OR REPLACE TABLE grown_records AS   -- each new record against its profile
+        SELECT r.profile_id AS unique_id, r.record_date,
+               x.record_id IS NULL AND (r.given_name IS NULL AND r.surname IS NULL
+                OR coalesce(r.given_name, '') || '{NAME_SEPARATOR}' || coalesce(r.surname, '')
+                   = coalesce(s.given_name, '') || '{NAME_SEPARATOR}' || coalesce(s.surname, ''))
+               AND (r.date_of_birth IS NULL OR CAST(r.date_of_birth AS VARCHAR) = s.dob)
+               AND (r.sex IS NULL OR r.sex = s.sex)
+               AND (r.citizenship IS NULL OR r.citizenship = s.citizenship)
+               AND (r.country_of_birth IS NULL OR r.country_of_birth = s.country_of_birth)
+               AND (r.citizenship IS NULL OR list_contains(s.citizenships, r.citizenship))
+               AND (r.second_citizenship IS NULL
+                    OR list_contains(s.citizenships, r.second_citizenship))
+               AND {not_below("document_key")} AND {not_below("person_key")} AS agrees
+        FROM link_records AS r
+        JOIN current_records AS c USING (source, record_id)
+        JOIN state_profiles AS s ON s.unique_id = r.profile_id
+        LEFT JOIN resent_records AS x USING (source, record_id)
+        WHERE c.load_id > {int(last_load_id)};
+
+        CREATE OR REPLACE TABLE grown AS
+        WITH kept AS (   -- records a profile had and still has
+            SELECT profile_id AS unique_id, count(*) AS n FROM current_records
+            WHERE load_id <= {int(last_load_id)} GROUP BY ALL
+        )
+        SELECT g.unique_id, min(g.record_date) AS first_date,
+               max(g.record_date) AS last_date, count(*) AS n_new
+        FROM grown_records AS g
+        JOIN state_profiles AS s USING (unique_id)
+        LEFT JOIN kept AS k USING (unique_id)
+        WHERE g.unique_id IN (SELECT unique_id FROM touched)
+        GROUP BY g.unique_id, s.n_records
+        HAVING bool_and(g.agrees) AND any_value(coalesce(k.n, 0)) = s.n_records;
+    """)
+    work.execute("""
+        CREATE OR REPLACE TABLE rebuilt_records AS
+        SELECT source, record_id FROM current_records
+        WHERE profile_id IN (SELECT unique_id FROM touched)
+          AND profile_id NOT IN (SELECT unique_id FROM grown)
+    """)
+    for source in SOURCES:
+        work.execute(f"""
+            DELETE FROM in_{source} WHERE record_id NOT IN
+            (SELECT record_id FROM rebuilt_records WHERE source = '{source}')""")
+    work.execute("""
+        DELETE FROM in_ident WHERE NOT EXISTS (
+            SELECT 1 FROM rebuilt_records AS r
+            WHERE r.source = in_ident.source AND r.record_id = in_ident.record_id)""")
+
+
+def _add_grown_profiles(work: duckdb.DuckDBPyConnection) -> None:
+    """The grown profiles' rows into `profiles`: the state's, with their new records
+    counted and their first and last dates widened."""
+    columns = [c for c in _profile_columns(work, "profiles")
+               if c not in ("n_records", "first_date", "last_date")]
+    work.execute(f"""
+        INSERT INTO profiles BY NAME
+        SELECT {", ".join(f's."{c}"' for c in columns)},
+               s.n_records + g.n_new AS n_records,
+               CASE WHEN s.first_date IS NULL OR g.first_date < s.first_date
+                    THEN coalesce(g.first_date, s.first_date) ELSE s.first_date END
+                   AS first_date,
+               CASE WHEN s.last_date IS NULL OR g.last_date > s.last_date
+                    THEN coalesce(g.last_date, s.last_date) ELSE s.last_date END
+                   AS last_date
+        FROM state_profiles AS s JOIN grown AS g USING (unique_id)
+    """)
+
+
 def _find_changed(work: duckdb.DuckDBPyConnection) -> None:
     """changed: touched profiles that are new or whose compared attributes moved."""
     compared = [c for c in _profile_columns(work, "touched_profiles")
@@ -510,6 +632,27 @@ def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def _split_changed_and_existing(work: duckdb.DuckDBPyConnection, rules: list[str]) -> None:
+    """changed_profiles, and existing_profiles: the other profiles that some blocking
+    pass pairs with a changed one, read as Splink's `predict_between(existing, changed)`
+    reads it (existing on the left: a capped pass reads the left side's block size).
+    Splink then blocks, and joins term frequencies, for those alone rather than for the
+    whole warehouse; the pairs are the same, since a pair needs a pass."""
+    blocked = " UNION ".join(
+        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {rule}"
+        for rule in rules)
+    work.execute(f"""
+        CREATE OR REPLACE TABLE changed_profiles AS
+        SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
+
+        CREATE OR REPLACE TABLE existing_profiles AS
+        WITH others AS (
+            SELECT * FROM profiles WHERE unique_id NOT IN (SELECT unique_id FROM changed)
+        ), blocked AS ({blocked})
+        SELECT * FROM others WHERE unique_id IN (SELECT unique_id FROM blocked);
+    """)
+
+
 def _tf_columns(model: dict[str, Any]) -> list[str]:
     """Columns whose term frequencies the model's comparisons use."""
     return sorted({level["tf_adjustment_column"]
@@ -525,7 +668,8 @@ def _score_changed(work: duckdb.DuckDBPyConnection, db_api, model: dict[str, Any
     from regmig.linkage import training
 
     profiles = db_api.register("profiles", dataset_display_name="profiles")
-    linker = training.linker_from_stored(profiles, model, kept_rules, engine)
+    linker = training.linker_from_stored(profiles, model, kept_rules, engine,
+                                         validate=False)
     for column in _tf_columns(model):  # over all of today's profiles, as a full link
         linker.table_management.compute_tf_table(column)
     work.execute("CREATE OR REPLACE TABLE new_pairs (unique_id_l VARCHAR, unique_id_r VARCHAR, "
@@ -659,8 +803,8 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
     keys = work.sql("SELECT source, record_id FROM rewritten_records").to_arrow_table()
     with registered(warehouse, "_keys", keys):
         prev = warehouse.sql("""
-            SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
-            JOIN _keys USING (source, record_id)
+            SELECT m.source, m.record_id, m.person_id, m.match_probability
+            FROM core.person_map AS m JOIN _keys USING (source, record_id)
         """).to_arrow_table()
     gone = warehouse.sql("""
         SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
@@ -672,19 +816,40 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
                            UNION ALL SELECT 'permits', record_id FROM raw.permits) AS r
             WHERE r.source = m.source AND r.record_id = m.record_id)
     """).to_arrow_table()
-    for name, arrow in (("prev_map", prev), ("gone_records", gone)):
+    for name, arrow in (("prev_rows", prev), ("gone_records", gone)):
         with registered(work, "_prev_in", arrow):
             work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _prev_in")
-    work.execute("INSERT INTO prev_map SELECT * FROM gone_records")
+    work.execute("""
+        CREATE OR REPLACE TABLE prev_map AS
+        SELECT source, record_id, person_id FROM prev_rows
+        UNION ALL SELECT source, record_id, person_id FROM gone_records
+    """)
     return stable_ids.highest_issued_id(warehouse)
 
 
 def _write_core(warehouse: duckdb.DuckDBPyConnection,
                 work: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Inside the warehouse transaction: the rewritten persons' rows of core.person_map,
-    core.crossings and core.persons are replaced; records gone leave."""
+    """Inside the warehouse transaction: the rows of core.person_map and core.crossings
+    that differ from the warehouse's (a new record or version, a record whose person or
+    probability moved) and the rewritten persons' rows of core.persons are replaced;
+    records gone leave. Most rewritten persons only gained a crossing: their other rows
+    stand, so the cost follows the new month rather than the persons' whole histories."""
+    work.execute("""
+        CREATE OR REPLACE TABLE written_map AS   -- person_map rows that differ
+        SELECT o.* FROM out_person_map AS o
+        LEFT JOIN prev_rows AS p USING (source, record_id)
+        LEFT JOIN new_records AS n USING (source, record_id)
+        WHERE p.record_id IS NULL OR n.record_id IS NOT NULL
+           OR p.person_id <> o.person_id
+           OR p.match_probability IS DISTINCT FROM o.match_probability;
+
+        CREATE OR REPLACE TABLE written_crossings AS
+        SELECT c.* FROM out_crossings AS c
+        WHERE c.record_id IN (SELECT record_id FROM written_map
+                              WHERE source = 'border_crossings');
+    """)
     removed = work.sql("""
-        SELECT source, record_id FROM rewritten_records
+        SELECT source, record_id FROM written_map
         UNION SELECT source, record_id FROM gone_records
     """).to_arrow_table()
     old_persons = work.sql("""
@@ -700,18 +865,19 @@ def _write_core(warehouse: duckdb.DuckDBPyConnection,
                 (SELECT record_id FROM _removed WHERE source = 'border_crossings');
             DELETE FROM core.persons WHERE person_id IN (SELECT person_id FROM _old_persons);
         """)
-    for table in ("person_map", "crossings", "persons"):
-        arrow = work.sql(f"SELECT * FROM out_{table}").to_arrow_table()
+    for table, rows in (("person_map", "written_map"), ("crossings", "written_crossings"),
+                        ("persons", "out_persons")):
+        arrow = work.sql(f"SELECT * FROM {rows}").to_arrow_table()
         with registered(warehouse, "_rows_in", arrow):
             warehouse.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM _rows_in")
         counts[f"core.{table} rewritten"] = arrow.num_rows
     return counts
 
 
-
 def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
                             state: LinkState, last_load: int, person_map_hash: str) -> None:
-    """The rewritten profiles (as rebuilt now) and the new pairs replace theirs."""
+    """The rewritten profiles (as they are today: rebuilt, grown or the state's) and
+    the new pairs replace theirs."""
     profiles = work.sql(f"""
         SELECT {_base_columns(work, "profiles", "p.")},
                coalesce(rc.component_id, s.component_id) AS component_id,
@@ -743,6 +909,8 @@ def _indicators(counts: dict[str, int], summary) -> list[tuple[str, float, str, 
         ("profiles", counts["profiles"], "profiles", "all sources"),
         ("profiles_touched", counts["touched"], "profiles",
          "holding a new record or version, or having lost one"),
+        ("profiles_grown", counts["grown"], "profiles",
+         "touched, gained only records agreeing with them: not rebuilt"),
         ("profiles_changed", counts["changed"], "profiles",
          "new, or compared attributes moved: scored against all others"),
         ("profiles_gone", counts["gone"], "profiles", "no record left"),

@@ -207,9 +207,13 @@ def _significant(value: float) -> float:
 
 def linker_from_stored(
     profiles: SplinkDataFrame, settings: dict[str, Any], blocking_rules: list[Any],
-    engine: LinkageEngine,
+    engine: LinkageEngine, validate: bool = True,
 ) -> Linker:
     """A linker with a stored model's parameters and this run's blocking rules.
+
+    `validate=False` skips Splink's check of the settings against the input's columns
+    (a third of a second per linker): for callers whose input has the columns of the
+    profiles the model was trained on (incremental linkage).
 
     A model stored by another engine holds that engine's SQL: it is rebuilt for this one
     from the model's definition, with the stored parameters (`for_engine`).
@@ -222,7 +226,7 @@ def linker_from_stored(
         for rule in blocking_rules
     ]
     settings.pop("linker_uid", None)
-    return Linker(profiles, settings, log_level=None)
+    return Linker(profiles, settings, log_level=None, validate_settings=validate)
 
 
 def for_engine(stored: dict[str, Any], engine: str) -> dict[str, Any]:
