@@ -344,7 +344,7 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         summary.blocking_rules = [c.name for c in choices if c.kept]
         db_api = DuckDBAPI(work)
         with timer.step("predict"):
-            _split_changed_and_existing(work, kept_rules)
+            _split_changed_and_existing(work, [c.condition for c in choices if c.kept])
             summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
                                                  engine)
         with timer.step("cluster"):
@@ -632,15 +632,17 @@ def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-def _split_changed_and_existing(work: duckdb.DuckDBPyConnection, rules: list[str]) -> None:
+def _split_changed_and_existing(work: duckdb.DuckDBPyConnection,
+                                conditions: list[str]) -> None:
     """changed_profiles, and existing_profiles: the other profiles that some blocking
-    pass pairs with a changed one, read as Splink's `predict_between(existing, changed)`
-    reads it (existing on the left: a capped pass reads the left side's block size).
-    Splink then blocks, and joins term frequencies, for those alone rather than for the
-    whole warehouse; the pairs are the same, since a pair needs a pass."""
+    pass (`conditions`: each as SQL on a pair l., r.) pairs with a changed one, read as
+    Splink's `predict_between(existing, changed)` reads it (existing on the left: a
+    capped pass reads the left side's block size). Splink then blocks, and joins term
+    frequencies, for those alone rather than for the whole warehouse; the pairs are the
+    same, since a pair needs a pass."""
     blocked = " UNION ".join(
-        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {rule}"
-        for rule in rules)
+        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {condition}"
+        for condition in conditions)
     work.execute(f"""
         CREATE OR REPLACE TABLE changed_profiles AS
         SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
