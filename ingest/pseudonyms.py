@@ -194,7 +194,6 @@ class Pseudonymiser:
         )
         return looked_up["pseudonym"].alias(messages.name)
 
-
     def digest64(self, messages: pl.Series) -> pl.Series:
         """The first 64 bits of each message's HMAC-SHA256, as a signed integer (for keys
         compared only for equality and held in bulk: document neighbourhoods; signed,

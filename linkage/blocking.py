@@ -83,7 +83,7 @@ def choose_blocking_rules(
                               if bounded and size > cap)
         choices.append(BlockingChoice(
             p.name, p.rule(cap if bounded else None), kept, left_out, capped_profiles,
-            cap if bounded else None, True, p.condition(max_block=cap if bounded else None)))
+            cap if bounded else None, True, p.condition(cap if bounded else None)))
     return choices
 
 

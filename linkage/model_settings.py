@@ -213,8 +213,6 @@ class BlockingPass:
         return (*self.keys, *(c for pair in self.crossed for c in pair))
 
     def sql(self, max_block: int | None = None) -> str:
-        """The pass's condition on a pair, `l.` and `r.` (for an exploded pass: the
-        condition on one element of each list, as Splink evaluates it)."""
         terms = [f'l."{k}" = r."{k}"' for k in self.keys]
         terms += [f'l."{a}" = r."{b}"' for a, b in self.crossed]
         if max_block is not None:
@@ -230,12 +228,13 @@ class BlockingPass:
             return block_on(*self.keys, arrays_to_explode=list(self.keys))
         return self.sql(max_block)
 
-    def condition(self, engine: str = "duckdb", max_block: int | None = None) -> str:
-        """The pass as a condition on a pair of profiles (`l.`, `r.`): what blocking
-        recall is measured with."""
+    def condition(self, max_block: int | None = None) -> str:
+        """The pass as a DuckDB condition on a pair of profiles (`l.`, `r.`): what
+        blocking recall and the monthly run's pre-filter read."""
         if self.exploded:
             (key,) = self.keys
-            return engine_sql(engine, "lists_overlap", left=f'l."{key}"', right=f'r."{key}"')
+            return engine_sql("duckdb", "lists_overlap", left=f'l."{key}"',
+                              right=f'r."{key}"')
         return self.sql(max_block)
 
     @property

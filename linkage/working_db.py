@@ -99,7 +99,6 @@ def load_inputs(
     return counts
 
 
-
 def copy_document_neighbours(
     ident: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
     documents: str | None = None,
@@ -109,19 +108,19 @@ def copy_document_neighbours(
     table `documents` (document_key). A run folder ingested before neighbourhoods
     existed has none: its documents then link on equality alone."""
     if not has_table(ident, DOCUMENT_NEIGHBOURS.qualified):
-        query = ("SELECT NULL::VARCHAR AS document_key, NULL::BIGINT[] AS neighbour_keys "
-                 "WHERE false")
+        neighbours = ident.sql("SELECT NULL::VARCHAR AS document_key, "
+                               "NULL::BIGINT[] AS neighbour_keys WHERE false").to_arrow_table()
+    elif documents is None:
+        neighbours = ident.sql(_NEIGHBOURS.format(wanted="")).to_arrow_table()
     else:
-        wanted = "" if documents is None else \
-            "WHERE document_key IN (SELECT document_key FROM _documents)"
-        query = ("SELECT document_key, first(neighbour_keys) AS neighbour_keys "
-                 f"FROM ident.document_neighbours {wanted} GROUP BY document_key")
-    keys = work.sql(f"SELECT DISTINCT document_key FROM {documents}").to_arrow_table() \
-        if documents else None
-    if keys is None:
-        neighbours = ident.sql(query).to_arrow_table()
-    else:
+        keys = work.sql(f"SELECT DISTINCT document_key FROM {documents}").to_arrow_table()
         with registered(ident, "_documents", keys):
-            neighbours = ident.sql(query).to_arrow_table()
+            neighbours = ident.sql(_NEIGHBOURS.format(
+                wanted="WHERE document_key IN (SELECT document_key FROM _documents)"
+            )).to_arrow_table()
     with registered(work, "_arrow_in", neighbours):
         work.execute("CREATE OR REPLACE TABLE in_document_neighbours AS SELECT * FROM _arrow_in")
+
+
+_NEIGHBOURS = ("SELECT document_key, first(neighbour_keys) AS neighbour_keys "
+               "FROM ident.document_neighbours {wanted} GROUP BY document_key")

@@ -56,9 +56,7 @@ class PathFinder:
         deviation is also one for each cell alone); if the cells' moves conflict, each
         cell gets its own.
         """
-        cost = np.where(x > 0.5, 0.0, self.cost)
-        self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
-                                  np.concatenate([cost, cost]))
+        self._price(x)
         needed = np.zeros(self.n, dtype=bool)
         up = threshold - self.values[cells]
         down = self.values[cells]
@@ -79,9 +77,7 @@ class PathFinder:
         """Cells to suppress (beyond x) so that the release no longer determines `cell`:
         the cheapest deviation moving it by one unit, up or (if it is not zero) down;
         None when no deviation moves it."""
-        cost = np.where(x > 0.5, 0.0, self.cost)
-        self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
-                                  np.concatenate([cost, cost]))
+        cost = self._price(x)
         best: tuple[float, np.ndarray] | None = None
         for column in (cell, cell + self.n)[: 2 if self.values[cell] > 0 else 1]:
             support = self._move(np.array([column]), np.array([1.0]))
@@ -91,6 +87,14 @@ class PathFinder:
             if best is None or price < best[0]:
                 best = (price, support)
         return None if best is None else best[1] & (x < 0.5)
+
+    def _price(self, x: np.ndarray) -> np.ndarray:
+        """Set each cell's cost for the pattern x (a cell suppressed already is free) and
+        return it."""
+        cost = np.where(x > 0.5, 0.0, self.cost)
+        self.highs.changeColsCost(2 * self.n, np.arange(2 * self.n),
+                                  np.concatenate([cost, cost]))
+        return cost
 
     def _move(self, columns: np.ndarray, amounts: np.ndarray) -> np.ndarray | None:
         """Cheapest deviation with the given columns fixed at the amounts (and the
