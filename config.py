@@ -118,6 +118,11 @@ class LinkageConfig:
     min_column_coverage: float = 0.01
     #: Pairs an EM training pass must find to be used (fewer: the pass is skipped).
     em_min_pairs: int = 500
+    #: Comparisons an EM pass must leave free (not read by its blocking keys) to be used.
+    #: A latent-class model needs three conditionally independent indicators to be
+    #: identified: with one or two, EM reproduces the split of a free comparison (a pair
+    #: that differs on it becomes a non-match) instead of learning how often matches differ.
+    em_min_free_comparisons: int = 3
     #: Prior when no near-certain rule finds pairs: expected matches per profile.
     default_matches_per_profile: float = 1.0
     #: Pairs sampled to estimate u probabilities.

@@ -28,10 +28,28 @@ def _name_comparison(
     column: str, other: str, key: str, other_key: str, engine: str
 ) -> cl.CustomComparison:
     """Exact (term-frequency adjusted), swapped with `other`, typo, similar, same sound,
-    cut short; for the surname also written together with the given name."""
+    cut short; for the surname also written together with the given name.
+
+    A swap of the two names is one event seen by both name comparisons; it is weighed
+    once, in the given name's comparison, and the surname's swap levels weigh nothing
+    (null levels). Weighed twice, a swap gave strangers whose names are each other's
+    (Ryan Jack, Jack Ryan) 26 bits, enough to outweigh a different document.
+    """
     left, right = f"{column}_l", f"{column}_r"
     merged = []
+    swapped = [
+        cll.ColumnsReversedLevel(column, other, symmetrical=True),
+        cll.CustomLevel(
+            f"{key}_l = {other_key}_r AND {other_key}_l = {key}_r",
+            label_for_charts="Swapped with the other name (sound keys)",
+        ),
+    ]
     if column == "surname":
+        swapped = [level.configure(is_null_level=True, label_for_charts=f"{label} "
+                                   "(weighed once, in given_name)")
+                   for level, label in zip(swapped, ("Swapped with the given name",
+                                                     "Swapped with the given name (sound keys)"),
+                                           strict=True)]
         merged = [cll.CustomLevel(
             f"{left} = " + engine_sql(engine, "concat", left=f"{other}_r", right=right)
             + f" OR {right} = " + engine_sql(engine, "concat", left=f"{other}_l", right=left),
@@ -43,11 +61,7 @@ def _name_comparison(
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column).configure(tf_adjustment_column=column),
-            cll.ColumnsReversedLevel(column, other, symmetrical=True),
-            cll.CustomLevel(
-                f"{key}_l = {other_key}_r AND {other_key}_l = {key}_r",
-                label_for_charts="Swapped with the other name (sound keys)",
-            ),
+            *swapped,
             *merged,
             cll.DamerauLevenshteinLevel(column, 1),
             cll.JaroWinklerLevel(column, 0.92),
@@ -297,12 +311,16 @@ class TrainingPass:
 #: EM passes in order of preference. Pairs sharing a document are nearly all matches, so
 #: the first learns how a true match's names, date of birth, sex and citizenship vary;
 #: the second (same date of birth and name sounds: nearly all matches too, across
-#: documents) learns how often a match shares its document or citizenship. Names with
-#: the birth year are a last resort, for deliveries without documents or dates of birth:
-#: in small name pools same-name strangers teach EM that dates of birth differ.
+#: documents) learns how often a match shares its document or citizenship. A pass is
+#: used only where it leaves enough comparisons free (`em_min_free_comparisons`): a
+#: delivery of names, dates of birth and documents alone leaves the second pass the
+#: document only, so the date of birth alone (names and document free) teaches it. Names
+#: with the birth year are a last resort, for deliveries without documents or dates of
+#: birth: in small name pools same-name strangers teach EM that dates of birth differ.
 TRAINING_PASSES: tuple[TrainingPass, ...] = (
     TrainingPass("document", ("document_key",)),
     TrainingPass("dob_name_keys", ("dob", "given_key", "surname_key")),
+    TrainingPass("dob", ("dob",)),
     TrainingPass("full_name_year", ("given_name", "surname", "birth_year")),
     TrainingPass("full_name", ("given_name", "surname")),
 )

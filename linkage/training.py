@@ -5,8 +5,9 @@
   default: `LinkageConfig.default_matches_per_profile` matches per profile.
 - u comes from randomly sampled pairs (almost all non-matches); that always works.
 - m comes from expectation maximisation over the training passes whose columns are
-  present and that find at least `LinkageConfig.em_min_pairs` pairs, each pass leaving
-  free the comparisons the others fix. A comparison no pass could train takes the
+  present, that find at least `LinkageConfig.em_min_pairs` pairs and that leave at least
+  `LinkageConfig.em_min_free_comparisons` comparisons free, each pass leaving free the
+  comparisons the others fix. A comparison no pass could train takes the
   documented default m of `default_model.json` (m learned by EM on a synthetic `hard`
   delivery: how often a true match's names, dates and codes agree at each level, which
   depends on the registers' error rates far more than on the population), and the
@@ -114,8 +115,12 @@ def train_linker(
             if not usable(p.keys, coverage, minimum):
                 record.em_skipped.append((p.name, "columns absent"))
                 continue
-            if trained_columns >= set(record.comparisons) - set(p.keys):
+            free = free_comparisons(linker, p)
+            if trained_columns >= free:
                 continue  # every comparison this pass could train is trained already
+            if len(free) < config.em_min_free_comparisons:
+                record.em_skipped.append((p.name, f"{len(free)} comparisons free"))
+                continue
             pairs = count_pairs(work, p)
             if pairs < config.em_min_pairs:
                 record.em_skipped.append((p.name, f"{pairs} pairs"))
@@ -124,11 +129,22 @@ def train_linker(
                 engine.rule(p.sql()), max_pairs=config.em_max_pairs
             )
             record.em_passes.append((p.name, pairs))
-            trained_columns |= set(record.comparisons) - set(p.keys)
+            trained_columns |= free
     record.untrained_m = [c for c in record.comparisons if c not in trained_columns]
     trained = with_default_m(linker.misc.save_model_to_json(), record.untrained_m)
     trained = floor_m_probabilities(trained, config)
     return Linker(profiles, trained, log_level=None), timer.timings, record
+
+
+def free_comparisons(linker: Linker, p: TrainingPass) -> set[str]:
+    """The comparisons an EM pass can train: those reading none of its blocking keys.
+
+    Splink's rule (it deactivates the others in the session): the name comparisons read
+    both names and their sound keys, so a pass on sound keys trains neither name.
+    """
+    return {c.output_column_name for c in linker._settings_obj.comparisons
+            if not {col.input_name for col in c._input_columns_used_by_case_statement}
+            & set(p.keys)}
 
 
 def _estimate_prior(
