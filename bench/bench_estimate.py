@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import fcntl
 import json
 import os
 import shutil
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -207,6 +210,44 @@ def measure(label: str, python: str, source: Path, scratch: Path,
     return result
 
 
+@contextmanager
+def bench_lock(path: Path | None) -> Iterator[None]:
+    """Hold the machine's benchmark lock (flock) for one run, when given."""
+    if path is None:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def summary(args: argparse.Namespace, codes: list[list[str]], runs: list[dict]) -> dict:
+    """The results file: every run so far, and the versions' outputs compared."""
+    hashes: dict[str, set[str]] = {}
+    for run in runs:
+        for table, digest in run["output_hashes"].items():
+            hashes.setdefault(table, set()).add(digest)
+    first = codes[0][0]
+    done = {r["code"] for r in runs}
+    compared = {label: compare_outputs(args.scratch / f"outputs-{first}",
+                                       args.scratch / f"outputs-{label}")
+                for label, _ in codes[1:] if label in done and first in done}
+    return {
+        "benchmark": "the estimate stage alone on a linked run folder, in a child process",
+        "warehouse": str(args.run),
+        "command": " ".join(sys.argv),
+        "machine": f"{os.cpu_count()} cores, shared with other work (see each run's "
+                   "load_average_before)",
+        "kernel_peak_note": "peak_rss_gb_kernel: ru_maxrss of the child",
+        "runs": runs,
+        "outputs_identical_across_versions": {t: len(h) == 1 for t, h in hashes.items()},
+        f"outputs_against_{first}": compared,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, help="a linked run folder (left unchanged)")
@@ -221,6 +262,8 @@ def main() -> int:
                         help="write cProfile statistics of each version to the scratch "
                              "folder (profile-LABEL.pstats); its figures then include "
                              "the profiler's cost")
+    parser.add_argument("--lock", type=Path,
+                        help="a lock file (flock) held for each run, not between runs")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=Path, help=argparse.SUPPRESS)
@@ -232,29 +275,19 @@ def main() -> int:
     args.scratch.mkdir(parents=True, exist_ok=True)
     for label, _ in codes:  # each version's outputs of this session only
         shutil.rmtree(args.scratch / f"outputs-{label}", ignore_errors=True)
-    runs = [measure(label, python, args.run, args.scratch, args.config, args.profile)
-            for _ in range(args.runs) for label, python in codes]
-    hashes = {r["code"]: r["output_hashes"] for r in runs}
-    same = {t: len({h[t] for h in hashes.values()}) == 1 for t in OUTPUT_TABLES}
-    first = codes[0][0]
-    compared = {label: compare_outputs(args.scratch / f"outputs-{first}",
-                                       args.scratch / f"outputs-{label}")
-                for label, _ in codes[1:]}
-    results = {
-        "benchmark": "the estimate stage alone on a linked run folder, in a child process",
-        "warehouse": str(args.run),
-        "command": " ".join(sys.argv),
-        "machine": f"{os.cpu_count()} cores; load average before "
-                   f"{os.getloadavg()[0]:.1f}",
-        "kernel_peak_note": "ru_maxrss of the child",
-        "runs": runs,
-        "outputs_identical_across_versions": same,
-        f"outputs_against_{first}": compared,
-    }
     path = args.results or Path(__file__).parent / "results" / "estimate.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(same))
-    print(json.dumps(compared, indent=1, default=str))
+    runs: list[dict] = []
+    for _ in range(args.runs):
+        for label, python in codes:
+            with bench_lock(args.lock):
+                load = os.getloadavg()[0]
+                runs.append(measure(label, python, args.run, args.scratch, args.config,
+                                    args.profile) | {"load_average_before": load})
+            # Written after every run: a session cut short keeps what it measured.
+            results = summary(args, codes, runs)
+            path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(json.dumps(results["outputs_identical_across_versions"]))
+    print(json.dumps(results[f"outputs_against_{codes[0][0]}"], indent=1, default=str))
     return 0
 
 
