@@ -191,6 +191,10 @@ class EstimateConfig:
     #: `regmig classify`: bad rows of an input file reported (one line each) before the
     #: rest are counted only.
     classify_errors_shown: int = 20
+    #: Threads numpy's BLAS may use in the provisional model's fits (0: BLAS's default,
+    #: one per core). One: a multithreaded BLAS busy-waits for cores a shared machine is
+    #: running other work on, and takes 15 times as long as one thread (measured).
+    blas_threads: int = 1
 
 
 @dataclass(frozen=True)

@@ -103,13 +103,16 @@ def estimate(
             ).with_columns(rule=pl.lit(est.rule.label),
                            threshold_days=pl.lit(est.rule.threshold_days),
                            window_days=pl.lit(est.rule.window_days))
+        with clock.step("backtest"):
+            revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
+                rule=pl.lit(est.rule.label))
+        # The training pool and the rule's known days serve the backtest alone: freed
+        # before the other rules' runs, whose peak adds to what this run still holds.
+        run = dataclasses.replace(run, pool=run.pool.cleared(), known=run.known.clear())
         with clock.step("sensitivity"):
             sensitivity = sensitivity_table(
                 inputs, est, config.country, year, computed={est.rule: totals},
                 repaired=run.repaired, repaired_days=run.repaired_days)
-        with clock.step("backtest"):
-            revisions = backtest.revisions(inputs, run, est, config.country).with_columns(
-                rule=pl.lit(est.rule.label))
         quality = _quality(run, inputs.register,
                            revisions.filter(pl.col("period") == "year"))
         with clock.step("write"):

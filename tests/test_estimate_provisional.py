@@ -215,3 +215,22 @@ def test_shared_known_days_equal_the_rules_own(long_inputs, full_run, rule) -> N
             states, on=["person_id", "seq", "at"], how="left", maintain_order="left"),
         long_inputs, config.country), rule)
     assert np.array_equal(design, run.pool.design)
+
+
+def test_fits_run_blas_on_the_configured_threads(long_inputs, full_run) -> None:
+    """estimate.blas_threads reaches numpy's BLAS while the model is fitted, and the
+    model on one thread is the model on BLAS's default threads (to rounding)."""
+    from threadpoolctl import threadpool_info
+
+    with logistic.blas_threads(1):
+        assert {lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"} == {1}
+    config = Config()
+    estimate = config.estimate
+    view = training.view_at(full_run.known, long_inputs, estimate, config.country,
+                            features.days(long_inputs.data_end))
+    one = training.fit_at(full_run.pool, view, dataclasses.replace(estimate, blas_threads=1))
+    default = training.fit_at(full_run.pool, view,
+                              dataclasses.replace(estimate, blas_threads=0))
+    assert np.allclose(one[1], default[1], rtol=1e-9, atol=1e-12)
+    assert one[0].model_error == pytest.approx(default[0].model_error, rel=1e-9)

@@ -32,7 +32,7 @@ from regmig.estimators.step3_provisional.features import (
     design_matrix,
     model_frame,
 )
-from regmig.estimators.step3_provisional.logistic import fit_logistic, logistic
+from regmig.estimators.step3_provisional.logistic import blas_threads, fit_logistic, logistic
 
 
 def _day(column: str) -> pl.Expr:
@@ -82,6 +82,10 @@ class TrainingPool:
 
     rows: pl.DataFrame
     design: np.ndarray
+
+    def cleared(self) -> TrainingPool:
+        """The same pool without rows (its memory freed)."""
+        return TrainingPool(self.rows.clear(), self.design[:0].copy())
 
 
 def training_pool(
@@ -191,6 +195,12 @@ def fit_at(pool: TrainingPool, view: CutView, config: EstimateConfig
     """The model fitted on the pool's rows as the data up to `view.cut` label them, and
     the probabilities it gives the crossings open then (in `view.open_rows` order); None
     and 0.5 each (the widest interval) when too few windows have closed by the cut."""
+    with blas_threads(config.blas_threads):
+        return _fit_at(pool, view, config)
+
+
+def _fit_at(pool: TrainingPool, view: CutView, config: EstimateConfig
+            ) -> tuple[ProvisionalModel | None, np.ndarray]:
     rule = config.rule
     cut = view.cut
     starts = lag_bands(rule, config)
