@@ -97,9 +97,10 @@ def run_month(input_dir: Path, out: Path, settings: Path, log: Path,
 
 
 def link_month(input_dir: Path, out: Path, settings: Path, log: Path,
-               *extra: str) -> dict[str, object]:
+               *extra: str, code: Path | None = None) -> dict[str, object]:
     """`regmig ingest` of the month, then the link stage alone in a process of its own
-    (`link-step`): that process's wall and CPU seconds, and the stage's own."""
+    (`link-step`, of this checkout or of the checkout `code`, with its .venv): that
+    process's wall and CPU seconds, and the stage's own."""
     env = dict(os.environ, REGMIG_PSEUDONYM_KEY=os.environ.get("REGMIG_PSEUDONYM_KEY",
                                                                BENCH_KEY))
     with log.open("a") as sink:
@@ -109,8 +110,10 @@ def link_month(input_dir: Path, out: Path, settings: Path, log: Path,
                        stderr=subprocess.STDOUT, env=env)
         ingest_wall = time.perf_counter() - started
     started = time.perf_counter()
+    python, script = ((sys.executable, __file__) if code is None else
+                      (code / ".venv" / "bin" / "python", code / "bench" / "bench_monthly.py"))
     process = subprocess.Popen(
-        [sys.executable, __file__, "link-step", str(out), str(settings), *extra],
+        [str(python), str(script), "link-step", str(out), str(settings), *extra],
         stdout=subprocess.PIPE, stderr=log.open("a"), env=env, text=True)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -279,12 +282,21 @@ def main() -> None:
     parser.add_argument("--link-only", action="store_true",
                         help="each month: ingest, then the link stage alone")
     parser.add_argument("--keep", type=Path, help="keep the run folders here")
+    parser.add_argument("--reuse-chain", type=Path,
+                        help="a --keep folder of an earlier run of this sequence (its chain/ "
+                             "and months_done.json): go on from the months it linked")
+    parser.add_argument("--baseline", type=Path,
+                        help="with --link-only: a checkout of other code (with its .venv, "
+                             "e.g. a worktree of main) whose incremental link of the last "
+                             "month is measured too, on the same chain")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     info = machine()
     deliveries, synth_seconds = dataset(args.persons, args.seed, args.start, args.end)
     months = sorted(p for p in deliveries.iterdir() if p.is_dir() and p.name != "truth")
+    if args.baseline and not args.link_only:
+        parser.error("--baseline needs --link-only")
     work = args.keep or Path(tempfile.mkdtemp(prefix="regmig-bench-monthly-"))
     work.mkdir(parents=True, exist_ok=True)
     settings, log = work / "settings.toml", work / "runs.log"
@@ -297,23 +309,34 @@ def main() -> None:
             shutil.copy2(path, history / path.name)
     inputs = [history, *months[args.history_months:-1]]
     one_month = link_month if args.link_only else run_month
+    per_month: list[dict] = []
+    if args.reuse_chain:
+        per_month = json.loads((args.reuse_chain / "months_done.json").read_text())
+        shutil.copytree(args.reuse_chain / "chain", chain, symlinks=True)
+    done_file = work / "months_done.json"
     try:
-        per_month = []
         for number, input_dir in enumerate(inputs, start=1):
+            if number <= len(per_month):
+                continue  # linked in the chain reused
             per_month.append(one_month(input_dir, chain, settings, log))
+            done_file.write_text(json.dumps(per_month, indent=1) + "\n")
             print(f"{number}/{len(inputs) + 1} {input_dir.name}: "
                   f"{per_month[-1]['link_mode']}, {per_month[-1]['wall_seconds']} s", flush=True)
         last = months[-1]
-        incremental, full = [], []
+        incremental, full, baseline = [], [], []
         for repeat in range(args.repeats):
-            pair = [("incremental", incremental, ()), ("full", full, ("--full-relink",))]
-            for name, runs, extra in pair if repeat % 2 == 0 else pair[::-1]:
+            arms = [("incremental", incremental, (), None),
+                    ("full", full, ("--full-relink",), None)]
+            if args.baseline:
+                arms.insert(1, ("baseline", baseline, (), args.baseline))
+            for name, runs, extra, code in arms if repeat % 2 == 0 else arms[::-1]:
                 out = work / f"{name}-{repeat}"
                 shutil.copytree(chain, out, symlinks=True)
-                runs.append(one_month(last, out, settings, log, *extra))
+                runs.append(one_month(last, out, settings, log, *extra, code=code)
+                            if code else one_month(last, out, settings, log, *extra))
                 print(f"{last.name} {name} #{repeat + 1}: {runs[-1]['link_mode']}, "
                       f"{runs[-1]['wall_seconds']} s", flush=True)
-        assert {r["link_mode"] for r in incremental} == {"incremental"}
+        assert {r["link_mode"] for r in incremental + baseline} == {"incremental"}
         assert {r["link_mode"] for r in full} == {"full"}
         per_month.append(incremental[0])
 
@@ -322,16 +345,26 @@ def main() -> None:
                 else [r[key] for r in runs]
             return round(statistics.median(values), 2)
 
+        arms = [("incremental", incremental), ("full_relink", full)]
+        arms += [("baseline_incremental", baseline)] if baseline else []
         at_last = {
             kind: {"link_seconds": median(runs, "link"),
                    "wall_seconds": median(runs, "wall_seconds"),
                    "cpu_seconds": median(runs, "cpu_seconds")}
-            for kind, runs in (("incremental", incremental), ("full_relink", full))}
+            for kind, runs in arms}
+        keys = ("link_seconds", "wall_seconds", "cpu_seconds")
         speedup = {f"{key}_full_over_incremental": ratio(at_last["full_relink"][key],
                                                          at_last["incremental"][key])
-                   for key in ("link_seconds", "wall_seconds", "cpu_seconds")}
+                   for key in keys}
+        if baseline:
+            speedup |= {f"{key}_full_over_baseline_incremental": ratio(
+                at_last["full_relink"][key], at_last["baseline_incremental"][key])
+                for key in keys}
         persons = compare_persons(work / "incremental-0", work / "full-0",
                                   deliveries / "truth")
+        if baseline:
+            persons["baseline"] = compare_persons(work / "baseline-0", work / "full-0",
+                                                  deliveries / "truth")
         results = {
             "benchmark": "monthly chain of incremental runs against a full re-link at the "
                          "last month (issue 17)",
@@ -340,6 +373,8 @@ def main() -> None:
                        f"--start {args.start} --end {args.end} --history-months "
                        f"{args.history_months} --repeats {args.repeats}"
                        + (" --link-only" if args.link_only else "")
+                       + (f" --reuse-chain {args.reuse_chain}" if args.reuse_chain else "")
+                       + (f" --baseline {args.baseline}" if args.baseline else "")
                        + (f" --results {args.results}" if args.results != RESULTS else ""),
             "link_only": args.link_only,
             "persons": args.persons,
@@ -357,7 +392,10 @@ def main() -> None:
             "chain_wall_seconds": round(sum(r["wall_seconds"] for r in per_month), 1),
             "chain_cpu_seconds": round(sum(r["cpu_seconds"] for r in per_month), 1),
             "per_month": per_month,
-            "last_month_runs": {"incremental": incremental, "full_relink": full},
+            "last_month_runs": {"incremental": incremental, "full_relink": full,
+                                "baseline_incremental": baseline},
+            "baseline_code": str(args.baseline) if args.baseline else None,
+            "chain_reused_from": str(args.reuse_chain) if args.reuse_chain else None,
             "machine": info,
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -3,22 +3,29 @@
 State. Every link run leaves in identifiers.duckdb (restricted, read by link alone) what
 it compared and decided: each profile with its attributes, its component (profiles
 connected by links at the cluster threshold), cluster and person (`ident.link_profiles`),
-each scored pair at or above the predict threshold (`ident.link_pairs`), and the loads it
-had seen and a hash of the core.person_map it wrote (`ident.link_state`). A run goes on
-incrementally only from a state that matches the warehouse; otherwise it links all again.
+each scored pair at or above the predict threshold (`ident.link_pairs`), each record's
+profile (`ident.link_records`), each profile's value counts for core.persons
+(`ident.link_profile_values`), and the loads it had seen and a hash of the
+core.person_map it wrote (`ident.link_state`). A run goes on incrementally only from a
+state that matches the warehouse; otherwise it links all again. Each incremental run
+updates the state rows of what it touched, so the state stays what a full link of the
+same records would leave (tests/test_linkage_incremental.py compares the two).
 
 An incremental run:
-1. finds the *touched* profiles: those holding a record loaded since the state (a new
-   record, or a new version of one), those that lost records (a superseded delivery, a
-   corrected document number) and those renamed (a profile is named by its smallest
-   record id). Profiles with no record left are *gone*;
+1. finds the *touched* profiles from the record map, the records loaded since the state
+   and the records that left raw.* since (only loads that now hold fewer rows are read
+   record by record): those holding a record loaded since (a new record, or a new
+   version of one), those that lost records (a superseded delivery, a corrected
+   document number) and those renamed (a profile is named by its smallest record id).
+   Profiles with no record left are *gone*;
 2. recomputes the touched profiles from their records, with the full link's SQL
    (linkage/profiles.py), except the *grown* ones: a profile that kept its records and
    gained only records never linked before, each attribute of which is empty or the
    profile's own, takes the state's row with its count and dates widened (a value added
-   to the mode stays the mode). New profiles, and touched ones whose compared attributes
-   moved, are *changed*. A grown profile, or one that only gained crossings with the
-   same modal details, is touched but not changed: its links stand;
+   to the mode stays the mode), and the state's value counts with its new records';
+   only its new records are read. New profiles, and touched ones whose compared
+   attributes moved, are *changed*. A grown profile, or one that only gained crossings
+   with the same modal details, is touched but not changed: its links stand;
 3. scores the changed profiles against the others some blocking pass pairs them with
    (Splink's `predict_between`, on those alone) and among themselves (`predict_within`),
    with the stored model, the blocking passes a full link would choose on today's
@@ -28,22 +35,24 @@ An incremental run:
    travel-history attachment's), with every component an earlier attachment joined to
    one of them, and the changed profiles (linkage/clustering.py: register conflicts split
    and lone profiles attached as in a full link, the travel histories read from the
-   records of the persons rewritten). Any other component is untouched by the new links,
-   so its clusters stand;
+   region's records). Any other component is untouched by the new links, so its
+   clusters stand;
 5. gives person ids by overlap with the old ones (linkage/stable_ids.py) to the persons
    of the region and of the touched profiles: a person keeps its id, and merges and
    splits the new evidence forces go to core.person_id_history;
 6. writes for those persons the core.person_map and core.crossings rows that differ (new
    records and versions, records whose person or probability moved; a traveller's other
-   crossings stand) and their core.persons rows.
+   crossings stand) and their core.persons rows, summed from their profiles' value
+   counts (linkage/persons.py), so a person's earlier records are not read.
 
-Cost. What still grows with the warehouse rather than with the month: reading every
-record's raw linkage columns to name today's profiles (a profile is named by its smallest
-record id), loading the state, counting the blocking passes' blocks over all profiles
-(the choice a full link would make), term-frequency tables over all profiles, the
-records of every rewritten person (a frequent traveller's whole history, for
-core.persons) and the hashes of raw.* and core.person_map. bench/bench_monthly.py
---link-only measures it against a full re-link.
+Cost. What still grows with the warehouse rather than with the month: copying the state
+into the working database (profiles, pairs, the record map, value counts), counting the
+blocking passes' blocks over all profiles (the choice a full link would make),
+term-frequency tables over all profiles, the blocking pre-filter's joins over all
+profiles, counting raw.*'s rows per load (to find records removed), and the hashes of
+raw.* and core.person_map. Records are read only where they are new, their profile is
+rebuilt or re-clustered. bench/bench_monthly.py --link-only measures it against a full
+re-link.
 
 Against a full re-link on the same model: pairs among unchanged profiles are the pairs a
 full link scores (same attributes, same comparisons), and components are a property of
@@ -68,8 +77,18 @@ import pyarrow as pa
 from regmig.config import Config, LinkageConfig
 from regmig.linkage import stable_ids
 from regmig.schemas.table_spec import comment_relation, create_tables
-from regmig.schemas.tables.identifiers import LINK_PAIRS, LINK_STATE
-from regmig.warehouse.connection import open_identifiers, open_warehouse, transaction
+from regmig.schemas.tables.identifiers import (
+    LINK_PAIRS,
+    LINK_PROFILE_VALUES,
+    LINK_RECORDS,
+    LINK_STATE,
+)
+from regmig.warehouse.connection import (
+    check_restricted,
+    open_identifiers,
+    open_warehouse,
+    transaction,
+)
 from regmig.warehouse.hashes import table_hash
 from regmig.warehouse.paths import RunPaths
 from regmig.warehouse.quality import record_quality
@@ -95,6 +114,11 @@ _BOOKKEEPING = {
 _NOT_COMPARED = ("unique_id", "n_records", "first_date", "last_date")
 #: Columns blocking adds to the profiles (block sizes of bounded passes), never stored.
 _BLOCK_SIZE_PREFIX = "block_"
+#: The name under which an incremental run attaches identifiers.duckdb (read-only) to
+#: its working database, to read the state.
+_STATE_CATALOG = "link_state_db"
+#: Columns of ident.link_records, as link_records (linkage/profiles.py) holds them.
+_RECORD_COLUMNS = "source, record_id, load_id, profile_group, profile_id"
 _PROVENANCE = ("run_id",)
 
 
@@ -122,12 +146,19 @@ def read_state(paths: RunPaths) -> LinkState | None:
             f"SELECT * FROM {LINK_PAIRS.qualified} LIMIT 0").description]
         if pair_columns != [c.name for c in LINK_PAIRS.columns]:
             return None  # written by an earlier version: link all again
+        if "link_records" not in tables or (_is_empty(ident, LINK_RECORDS.qualified)
+                                            and not _is_empty(ident, LINK_PROFILES)):
+            return None  # left before the record map was kept: link all again
         rows = ident.sql(
             "SELECT run_id, mode, last_load_id, person_map_hash, full_link_run_id, "
             f"full_link_data_end FROM {LINK_STATE.qualified}").fetchall()
     finally:
         ident.close()
     return LinkState(*rows[0]) if len(rows) == 1 else None
+
+
+def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return not con.sql(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
 
 def link_mode(paths: RunPaths, config: Config, full_relink: bool = False) -> tuple[str, str]:
@@ -212,30 +243,46 @@ def save_full_link_state(work: duckdb.DuckDBPyConnection, paths: RunPaths,
     # the warehouse is held for writing since the link read raw.*: no load came since
     state = (run_id, FULL, _last_load_id(warehouse), _person_map_hash(warehouse), run_id,
              _data_end(warehouse))
-    _write_state(paths, work.sql("SELECT * FROM state_out").to_arrow_table(), pairs, state,
-                 replace=True)
+    _write_state(paths, work.sql("SELECT * FROM state_out").to_arrow_table(), pairs,
+                 work.sql(f"SELECT {_RECORD_COLUMNS} FROM link_records").to_arrow_table(),
+                 work.sql(_profile_value_counts("link_records")).to_arrow_table(),
+                 state, replace=True)
 
 
-def _write_state(paths: RunPaths, profiles: pa.Table, pairs: pa.Table,
-                 state: tuple[Any, ...], replace: bool,
+def _profile_value_counts(records: str) -> str:
+    """The value counts (persons.value_counts_sql) of each profile of `records`."""
+    from regmig.linkage.persons import value_counts_sql
+
+    return value_counts_sql(f"(SELECT *, profile_id AS unique_id FROM {records})",
+                            "unique_id")
+
+
+def _write_state(paths: RunPaths, profiles: pa.Table, pairs: pa.Table, records: pa.Table,
+                 values: pa.Table, state: tuple[Any, ...], replace: bool,
                  dropped_profiles: pa.Table | None = None,
-                 dropped_pair_ends: pa.Table | None = None) -> None:
-    """Replace the state (`replace`), or update it: profiles in `dropped_profiles` and
-    pairs with an end in `dropped_pair_ends` leave, `profiles` and `pairs` come in."""
+                 dropped_pair_ends: pa.Table | None = None,
+                 dropped_records: pa.Table | None = None) -> None:
+    """Replace the state (`replace`), or update it: profiles in `dropped_profiles` (and
+    their value counts), pairs with an end in `dropped_pair_ends` and records (source,
+    record_id) in `dropped_records` leave, `profiles`, `values`, `pairs` and `records`
+    come in."""
     ident = open_identifiers(paths)
     try:
         with transaction(ident):
-            create_tables(ident, [LINK_PAIRS, LINK_STATE])
+            create_tables(ident, [LINK_RECORDS, LINK_PROFILE_VALUES, LINK_PAIRS, LINK_STATE])
             with registered(ident, "_profiles_in", profiles):
                 if replace:
                     ident.execute(f"DROP TABLE IF EXISTS {LINK_PROFILES}")
                     ident.execute(f"CREATE TABLE {LINK_PROFILES} AS SELECT * FROM _profiles_in")
                     _comment_profiles(ident)
                     ident.execute(f"DELETE FROM {LINK_PAIRS.qualified}")
+                    ident.execute(f"DELETE FROM {LINK_RECORDS.qualified}")
+                    ident.execute(f"DELETE FROM {LINK_PROFILE_VALUES.qualified}")
                 else:
                     with registered(ident, "_dropped", dropped_profiles):
-                        ident.execute(f"DELETE FROM {LINK_PROFILES} WHERE unique_id IN "
-                                      "(SELECT unique_id FROM _dropped)")
+                        for table in (LINK_PROFILES, LINK_PROFILE_VALUES.qualified):
+                            ident.execute(f"DELETE FROM {table} WHERE unique_id IN "
+                                          "(SELECT unique_id FROM _dropped)")
                     with registered(ident, "_ends", dropped_pair_ends):
                         ident.execute(f"""
                             DELETE FROM {LINK_PAIRS.qualified}
@@ -243,6 +290,14 @@ def _write_state(paths: RunPaths, profiles: pa.Table, pairs: pa.Table,
                                OR unique_id_r IN (SELECT unique_id FROM _ends)""")
                     ident.execute(f"INSERT INTO {LINK_PROFILES} BY NAME "
                                   "SELECT * FROM _profiles_in")
+                    with registered(ident, "_dropped", dropped_records):
+                        ident.execute(f"""
+                            DELETE FROM {LINK_RECORDS.qualified} AS s USING _dropped AS d
+                            WHERE s.source = d.source AND s.record_id = d.record_id""")
+            for table, rows in ((LINK_RECORDS, records), (LINK_PROFILE_VALUES, values)):
+                with registered(ident, "_rows_in", rows):
+                    ident.execute(f"INSERT INTO {table.qualified} BY NAME "
+                                  "SELECT * FROM _rows_in")
             with registered(ident, "_pairs_in", pairs):
                 ident.execute(f"INSERT INTO {LINK_PAIRS.qualified} BY NAME "
                               "SELECT * FROM _pairs_in")
@@ -321,15 +376,16 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         summary.model_id = model_id
         summary.trained_on = "stored model of an earlier run"
         with timer.step("load_state"):
-            _load_state(paths, work)
-            _load_raw(warehouse, work)
+            values_made = _load_state(paths, warehouse, work, state.last_load_id)
         with timer.step("touched_profiles"):
-            _find_touched(work, state.last_load_id)
-            _load_identities(paths, work, "touched_records")
-            profile_building.build_link_records(work)
+            _find_touched(warehouse, work, state.last_load_id)
+            _load_identities(paths, work, "loaded_records")
+            _name_records(work)
             _find_resent(warehouse, work)
             _find_grown(work, state.last_load_id)
+            _load_rebuilt(warehouse, paths, work)
             profile_building.build_profiles(work)  # the touched profiles not grown
+            _touched_values(work)
             _add_grown_profiles(work)
             work.execute("ALTER TABLE profiles RENAME TO touched_profiles")
             _find_changed(work)
@@ -344,19 +400,21 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
         summary.blocking_rules = [c.name for c in choices if c.kept]
         db_api = DuckDBAPI(work)
         with timer.step("predict"):
-            _split_changed_and_existing(work, [c.condition for c in choices if c.kept])
+            _split_changed_and_existing(work, choices)
             summary.comparisons = _score_changed(work, db_api, model, kept_rules, settings,
                                                  engine)
         with timer.step("cluster"):
             _find_region(work, _lowest_clustering_threshold(settings))
             _rewritten_profiles(work)
-            # the records of the rewritten persons (the region's among them, whose
-            # crossings the travel-history attachment reads); their profiles are in
-            # `profiles` already (rebuilt when touched, else the state's, which the same
-            # records give)
-            _load_raw(warehouse, work, "rewritten_records")
-            _load_identities(paths, work, "rewritten_records")
-            profile_building.build_link_records(work)
+            # raw rows of the region's records (the travel-history attachment reads their
+            # crossings) and of the new ones (the rows written are among them); the
+            # profiles of all rewritten records from today's map: no names are needed,
+            # the profiles are built already
+            _load_raw(warehouse, work, "read_records")
+            work.execute("""
+                CREATE OR REPLACE TABLE link_records AS
+                SELECT source, record_id, profile_id FROM current_records
+                SEMI JOIN rewritten_records USING (source, record_id)""")
             region = db_api.register("region_profiles", dataset_display_name="region")
             edges = db_api.register("pairs", dataset_display_name="region_pairs")
             clusters = clustering.cluster_profiles(
@@ -370,7 +428,8 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
             persons.build_record_clusters(work, settings.cluster_threshold)
             highest = _previous_map(warehouse, work)
             summary.id_events = stable_ids.assign_person_ids(work, highest)
-            persons.build_person_tables(work, run_id)
+            _value_counts_of_rewritten(work)
+            persons.build_person_tables(work, run_id, from_profiles=True)
         counts |= _counts(work, ("region_profiles", "rewritten", "out_persons"))
 
         with timer.step("write_warehouse"):
@@ -382,7 +441,8 @@ def _link_incrementally(paths: RunPaths, config: Config, run_id: str, summary) -
                 record_quality(warehouse, run_id, STAGE, _indicators(counts, summary))
             person_map_hash = _person_map_hash(warehouse)
         with timer.step("write_state"):
-            _save_incremental_state(work, paths, run_id, state, last_load, person_map_hash)
+            _save_incremental_state(work, paths, run_id, state, last_load, person_map_hash,
+                                    values_made)
         summary.row_counts |= {
             "profiles": counts["profiles"], "core.persons": _count(warehouse, "core.persons"),
             "core.person_map": _count(warehouse, "core.person_map"),
@@ -405,22 +465,71 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-def _load_state(paths: RunPaths, work: duckdb.DuckDBPyConnection) -> None:
-    ident = open_identifiers(paths, read_only=True)
-    try:
-        for name, table in (("state_profiles", LINK_PROFILES),
-                            ("state_pairs", LINK_PAIRS.qualified)):
-            arrow = ident.sql(f"SELECT * EXCLUDE (run_id) FROM {table}").to_arrow_table()
-            with registered(work, "_state_in", arrow):
-                work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _state_in")
-    finally:
-        ident.close()
+def _load_state(paths: RunPaths, warehouse: duckdb.DuckDBPyConnection,
+                work: duckdb.DuckDBPyConnection, last_load_id: int) -> bool:
+    """state_profiles, state_pairs, state_records (each record's profile) and
+    state_values (each profile's value counts): views of the state, attached read-only
+    as `_STATE_CATALOG` (copying it whole would cost more than the month; detach it,
+    `_detach_state`, before writing the state). A state left before
+    ident.link_profile_values was kept has its counts made once from every record it
+    had linked (loaded up to `last_load_id`): returns True then (the state written after
+    the run must hold them all)."""
+    from regmig.linkage import profiles as profile_building
+
+    check_restricted(paths.identifiers)
+    work.execute(f"ATTACH '{paths.identifiers}' AS {_STATE_CATALOG} (READ_ONLY)")
+    views = {"state_profiles": f"SELECT * EXCLUDE (run_id) FROM {_state(LINK_PROFILES)}",
+             "state_pairs": f"SELECT * EXCLUDE (run_id) FROM {_state(LINK_PAIRS.qualified)}",
+             "state_records": f"SELECT {_RECORD_COLUMNS} FROM {_state(LINK_RECORDS.qualified)}",
+             "state_values": f"SELECT * FROM {_state(LINK_PROFILE_VALUES.qualified)}"}
+    schema, name = LINK_PROFILE_VALUES.qualified.split(".")
+    values_kept = bool(work.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ?", [_STATE_CATALOG, schema, name]).fetchall()) and not _is_empty(
+        work, _state(LINK_PROFILE_VALUES.qualified))
+    if not values_kept:
+        del views["state_values"]
+    for name, query in views.items():
+        work.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+    if values_kept:
+        return False
+    _load_raw(warehouse, work)
+    _load_identities(paths, work, "state_records")
+    profile_building.build_link_records(work)
+    work.execute("CREATE OR REPLACE TABLE state_values AS " + _profile_value_counts(
+        f"(SELECT * FROM link_records WHERE load_id <= {int(last_load_id)})"))
+    return True
+
+
+def _state(table: str) -> str:
+    """A state table `ident.<name>` as the working database sees it attached."""
+    return f"{_STATE_CATALOG}.{table}"
+
+
+def _detach_state(work: duckdb.DuckDBPyConnection) -> None:
+    """Let go of identifiers.duckdb (the views of the state go with it), so that the
+    state can be written: one process may not hold the file twice for writing."""
+    views = work.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                     "AND view_name LIKE 'state_%'").fetchall()
+    for (name,) in views:
+        work.execute(f"DROP VIEW {name}")
+    work.execute(f"DETACH {_STATE_CATALOG}")
+
+
+def _no_identities(work: duckdb.DuckDBPyConnection) -> None:
+    """An empty in_ident: profile ids need no names, so link_records can name profiles
+    without reading identifiers.duckdb."""
+    work.execute("CREATE OR REPLACE TABLE in_ident (source VARCHAR, load_id BIGINT, "
+                 "record_id VARCHAR, given_name_clean VARCHAR, surname_clean VARCHAR, "
+                 "date_of_birth DATE)")
 
 
 def _load_raw(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
-              only: str | None = None) -> None:
-    """The linkage columns of raw.* into `in_<source>`: every record, or those listed in
-    the work table `only` (source, record_id)."""
+              only: str | None = None, since: int | None = None,
+              append: bool = False) -> None:
+    """The linkage columns of raw.* into `in_<source>`: every record, those listed in
+    the work table `only` (source, record_id), or those loaded after load `since`; added
+    to what `in_<source>` holds when `append`."""
     from regmig.linkage.working_db import RAW_COLUMNS, SOURCES
 
     keys = work.sql(f"SELECT source, record_id FROM {only}").to_arrow_table() if only else None
@@ -431,10 +540,13 @@ def _load_raw(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnect
                 arrow = warehouse.sql(
                     f"{query} WHERE record_id IN (SELECT record_id FROM _keys "
                     f"WHERE source = '{source}')").to_arrow_table()
+        elif since is not None:
+            arrow = warehouse.sql(f"{query} WHERE load_id > {int(since)}").to_arrow_table()
         else:
             arrow = warehouse.sql(query).to_arrow_table()
         with registered(work, "_raw_in", arrow):
-            work.execute(f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _raw_in")
+            work.execute(f"INSERT INTO in_{source} SELECT * FROM _raw_in" if append else
+                         f"CREATE OR REPLACE TABLE in_{source} AS SELECT * FROM _raw_in")
 
 
 def _load_identities(paths: RunPaths, work: duckdb.DuckDBPyConnection, records: str) -> None:
@@ -461,49 +573,143 @@ def _load_identities(paths: RunPaths, work: duckdb.DuckDBPyConnection, records: 
         work.execute("CREATE OR REPLACE TABLE in_ident AS SELECT * FROM _ident_in")
 
 
-def _find_touched(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
-    """current_records, touched (profile ids), gone (profile ids), touched_records; the
-    in_<source> tables are cut down to the touched records."""
-    from regmig.linkage import profiles as profile_building
-    from regmig.linkage.working_db import SOURCES
+def _find_touched(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyConnection,
+                 last_load_id: int) -> None:
+    """From the state's record map and the records loaded or removed since:
+    arrived_records, removed_records, group_names, loaded_records (the records whose raw
+    rows in_<source> now holds), current_records (today's map), new_records, touched
+    (profile ids), gone (profile ids), touched_records and touched_map (the touched
+    profiles' rows of today's map).
 
-    # profile ids exactly as a full link names them (names are not needed for that)
-    work.execute("CREATE OR REPLACE TABLE in_ident (source VARCHAR, load_id BIGINT, "
-                 "record_id VARCHAR, given_name_clean VARCHAR, surname_clean VARCHAR, "
-                 "date_of_birth DATE)")
+    Only the profile groups that gained or lost a record are named again. A group that
+    only gained records keeps its name or takes a smaller new record id's (a profile is
+    named by its smallest record id), so its earlier records are not read now: most
+    such profiles grow (see _find_grown). A group that lost a record, or is renamed, is
+    read whole and named as a full link names it."""
+    from regmig.linkage import profiles as profile_building
+
+    _load_raw(warehouse, work, since=last_load_id)
+    _no_identities(work)
     profile_building.build_link_records(work)
-    loads = " UNION ALL ".join(f"SELECT '{s}' AS source, record_id, load_id FROM in_{s}"
-                               for s in SOURCES)
+    work.execute("""
+        CREATE OR REPLACE TABLE arrived_records AS
+        SELECT source, record_id, load_id, profile_group FROM link_records
+    """)
+    _find_removed(warehouse, work)
+    work.execute("""
+        CREATE OR REPLACE TABLE lost_groups AS   -- groups that lost a record
+        SELECT DISTINCT s.source, s.profile_group FROM state_records AS s
+        JOIN removed_records USING (source, record_id, load_id);
+
+        CREATE OR REPLACE TABLE affected_groups AS   -- groups that gained or lost a record
+        SELECT source, profile_group FROM arrived_records
+        UNION SELECT source, profile_group FROM lost_groups;
+
+        CREATE OR REPLACE TABLE group_names AS   -- groups that only gained: today's names
+        WITH arrived_names AS (   -- link_records holds the arrived records alone
+            SELECT source, profile_group, min(profile_id) AS arrived_id
+            FROM link_records GROUP BY ALL
+        ), state_names AS (
+            SELECT DISTINCT source, profile_group, profile_id AS state_id
+            FROM state_records SEMI JOIN arrived_names USING (source, profile_group)
+        )
+        SELECT a.source, a.profile_group, s.state_id,
+               least(s.state_id, a.arrived_id) AS profile_id
+        FROM arrived_names AS a
+        LEFT JOIN state_names AS s USING (source, profile_group)
+        ANTI JOIN lost_groups USING (source, profile_group);
+
+        CREATE OR REPLACE TABLE regrouped_records AS   -- earlier records read now
+        SELECT s.source, s.record_id FROM state_records AS s
+        JOIN affected_groups AS a
+          ON a.source = s.source AND a.profile_group = s.profile_group
+        LEFT JOIN group_names AS g
+          ON g.source = s.source AND g.profile_group = s.profile_group
+        WHERE (g.state_id IS NULL OR g.profile_id <> g.state_id)   -- lost or renamed
+          AND NOT EXISTS (SELECT 1 FROM removed_records AS x
+                          WHERE x.source = s.source AND x.record_id = s.record_id
+                            AND x.load_id = s.load_id);
+    """)
+    _load_raw(warehouse, work, only="regrouped_records", append=True)
+    _name_records(work)
     work.execute(f"""
+        CREATE OR REPLACE TABLE loaded_records AS SELECT source, record_id FROM link_records;
+
+        CREATE OR REPLACE TABLE touched_map AS
+        SELECT {_RECORD_COLUMNS} FROM link_records
+        UNION ALL   -- the earlier records of groups that kept their names
+        SELECT {_RECORD_COLUMNS} FROM state_records
+        SEMI JOIN (SELECT source, profile_group FROM group_names WHERE profile_id = state_id)
+            USING (source, profile_group);
+
         CREATE OR REPLACE TABLE current_records AS
-        SELECT r.source, r.record_id, r.profile_id, l.load_id
-        FROM link_records AS r JOIN ({loads}) AS l USING (source, record_id);
+        SELECT source, record_id, profile_id, load_id FROM state_records
+        ANTI JOIN affected_groups USING (source, profile_group)
+        UNION ALL
+        SELECT source, record_id, profile_id, load_id FROM touched_map;
 
         CREATE OR REPLACE TABLE new_records AS
-        SELECT source, record_id FROM current_records WHERE load_id > {int(last_load_id)};
+        SELECT source, record_id FROM arrived_records;
 
         CREATE OR REPLACE TABLE touched AS   -- new, renamed, grown, shrunk or re-sent
-        WITH current_profiles AS (
-            SELECT profile_id AS unique_id, count(*) AS n_records, max(load_id) AS newest
-            FROM current_records GROUP BY ALL
-        )
-        SELECT c.unique_id FROM current_profiles AS c
-        LEFT JOIN state_profiles AS s USING (unique_id)
-        WHERE s.unique_id IS NULL OR c.newest > {int(last_load_id)}
-           OR c.n_records <> s.n_records;
+        SELECT DISTINCT profile_id AS unique_id FROM touched_map;
 
         CREATE OR REPLACE TABLE gone AS
-        SELECT unique_id FROM state_profiles
-        WHERE unique_id NOT IN (SELECT profile_id FROM current_records);
+        SELECT DISTINCT s.profile_id AS unique_id FROM state_records AS s
+        JOIN affected_groups USING (source, profile_group)
+        WHERE s.profile_id NOT IN (SELECT unique_id FROM touched);
 
         CREATE OR REPLACE TABLE touched_records AS
-        SELECT source, record_id FROM current_records
-        WHERE profile_id IN (SELECT unique_id FROM touched);
+        SELECT source, record_id FROM touched_map;
     """)
-    for source in SOURCES:
-        work.execute(f"""
-            DELETE FROM in_{source} WHERE record_id NOT IN
-            (SELECT record_id FROM touched_records WHERE source = '{source}')""")
+
+
+def _name_records(work: duckdb.DuckDBPyConnection) -> None:
+    """link_records of the records in_<source> holds, each with today's profile id: as
+    linkage/profiles.py names it, but for a group that only gained records (only those
+    are read) the name group_names gives it."""
+    from regmig.linkage import profiles as profile_building
+
+    profile_building.build_link_records(work)
+    work.execute("""
+        CREATE OR REPLACE TABLE link_records AS
+        SELECT r.* REPLACE (coalesce(g.profile_id, r.profile_id) AS profile_id)
+        FROM link_records AS r LEFT JOIN group_names AS g USING (source, profile_group)
+    """)
+
+
+def _find_removed(warehouse: duckdb.DuckDBPyConnection,
+                  work: duckdb.DuckDBPyConnection) -> None:
+    """removed_records: the state's records no longer in raw.* as linked (their load was
+    superseded, or a later version of the record took their place). A load keeps its
+    rows or loses some, never gains any, so only the loads raw.* now holds fewer rows of
+    than the state are read record by record."""
+    from regmig.linkage.working_db import SOURCES
+
+    counts = warehouse.sql(" UNION ALL ".join(
+        f"SELECT '{source}' AS source, load_id, count(*) AS n FROM raw.{source} GROUP BY ALL"
+        for source in SOURCES)).to_arrow_table()
+    with registered(work, "_raw_counts", counts):
+        shrunk = work.sql("""
+            WITH state_counts AS (
+                SELECT source, load_id, count(*) AS n FROM state_records GROUP BY ALL
+            )
+            SELECT s.source, s.load_id FROM state_counts AS s
+            LEFT JOIN _raw_counts AS r USING (source, load_id)
+            WHERE r.n IS NULL OR r.n < s.n
+        """).to_arrow_table()
+    with registered(warehouse, "_shrunk", shrunk):
+        present = warehouse.sql(" UNION ALL ".join(
+            f"SELECT '{source}' AS source, record_id, load_id FROM raw.{source} "
+            f"WHERE load_id IN (SELECT load_id FROM _shrunk WHERE source = '{source}')"
+            for source in SOURCES)).to_arrow_table()
+    with registered(work, "_shrunk", shrunk), registered(work, "_present", present):
+        work.execute("""
+            CREATE OR REPLACE TABLE removed_records AS
+            SELECT s.source, s.record_id, s.load_id FROM state_records AS s
+            JOIN _shrunk USING (source, load_id)
+            ANTI JOIN _present USING (source, record_id, load_id)
+        """)
 
 
 def _find_resent(warehouse: duckdb.DuckDBPyConnection,
@@ -528,10 +734,10 @@ def _find_grown(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
     document or personal id not below the profile's, which is their smallest). Their
     compared attributes cannot have moved (a value added to the mode stays the mode),
     so they are not rebuilt from all their records: `_add_grown_profiles` takes the
-    state's row. Reads the touched records' `link_records`; cuts in_<source> and
-    in_ident to the other touched profiles' records."""
+    state's row. Reads the new records' `link_records` (a group that kept its name has
+    only those read); grown_arrived_values: the value counts of the grown profiles' new
+    records."""
     from regmig.linkage.profiles import NAME_SEPARATOR
-    from regmig.linkage.working_db import SOURCES
 
     def not_below(column: str) -> str:
         return (f'(r.{column} IS NULL OR (s.{column} IS NOT NULL '
@@ -571,20 +777,48 @@ def _find_grown(work: duckdb.DuckDBPyConnection, last_load_id: int) -> None:
         GROUP BY g.unique_id, s.n_records
         HAVING bool_and(g.agrees) AND any_value(coalesce(k.n, 0)) = s.n_records;
     """)
+    work.execute("CREATE OR REPLACE TABLE grown_arrived_values AS " + _profile_value_counts(
+        "(SELECT * FROM link_records WHERE profile_id IN (SELECT unique_id FROM grown))"))
+
+
+def _load_rebuilt(warehouse: duckdb.DuckDBPyConnection, paths: RunPaths,
+                  work: duckdb.DuckDBPyConnection) -> None:
+    """rebuilt_records, and in in_<source> and in_ident every record of the touched
+    profiles not grown, to be rebuilt from them (the earlier records of groups that
+    kept their names are read now)."""
+    from regmig.linkage.working_db import SOURCES
+
     work.execute("""
         CREATE OR REPLACE TABLE rebuilt_records AS
-        SELECT source, record_id FROM current_records
-        WHERE profile_id IN (SELECT unique_id FROM touched)
-          AND profile_id NOT IN (SELECT unique_id FROM grown)
+        SELECT source, record_id FROM touched_map
+        WHERE profile_id NOT IN (SELECT unique_id FROM grown);
+
+        CREATE OR REPLACE TABLE unread_records AS
+        SELECT source, record_id FROM rebuilt_records
+        ANTI JOIN loaded_records USING (source, record_id);
     """)
+    _load_raw(warehouse, work, only="unread_records", append=True)
     for source in SOURCES:
         work.execute(f"""
             DELETE FROM in_{source} WHERE record_id NOT IN
             (SELECT record_id FROM rebuilt_records WHERE source = '{source}')""")
-    work.execute("""
-        DELETE FROM in_ident WHERE NOT EXISTS (
-            SELECT 1 FROM rebuilt_records AS r
-            WHERE r.source = in_ident.source AND r.record_id = in_ident.record_id)""")
+    _load_identities(paths, work, "rebuilt_records")
+
+
+def _touched_values(work: duckdb.DuckDBPyConnection) -> None:
+    """touched_values: the value counts of the touched profiles, the rebuilt ones' from
+    all their records (link_records), the grown ones' the state's with their new
+    records' added."""
+    work.execute(f"""
+        CREATE OR REPLACE TABLE touched_values AS
+        {_profile_value_counts("link_records")}
+        UNION ALL
+        SELECT unique_id, attribute, value, sum(n) AS n, min(first_date) AS first_date,
+               max(last_date) AS last_date
+        FROM (SELECT * FROM state_values WHERE unique_id IN (SELECT unique_id FROM grown)
+              UNION ALL SELECT * FROM grown_arrived_values)
+        GROUP BY ALL
+    """)
 
 
 def _add_grown_profiles(work: duckdb.DuckDBPyConnection) -> None:
@@ -633,16 +867,14 @@ def _current_profiles(work: duckdb.DuckDBPyConnection) -> None:
 
 
 def _split_changed_and_existing(work: duckdb.DuckDBPyConnection,
-                                conditions: list[str]) -> None:
-    """changed_profiles, and existing_profiles: the other profiles that some blocking
-    pass (`conditions`: each as SQL on a pair l., r.) pairs with a changed one, read as
-    Splink's `predict_between(existing, changed)` reads it (existing on the left: a
-    capped pass reads the left side's block size). Splink then blocks, and joins term
-    frequencies, for those alone rather than for the whole warehouse; the pairs are the
-    same, since a pair needs a pass."""
-    blocked = " UNION ".join(
-        f"SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r ON {condition}"
-        for condition in conditions)
+                                choices: list[Any]) -> None:
+    """changed_profiles, and existing_profiles: the other profiles that some kept blocking
+    pass (`choices`, blocking.BlockingChoice) pairs with a changed one, read as Splink's
+    `predict_between(existing, changed)` reads it (existing on the left: a capped pass
+    reads the left side's block size). Splink then blocks, and joins term frequencies,
+    for those alone rather than for the whole warehouse; the pairs are the same, since a
+    pair needs a pass."""
+    blocked = " UNION ".join(_blocked_by(choice) for choice in choices if choice.kept)
     work.execute(f"""
         CREATE OR REPLACE TABLE changed_profiles AS
         SELECT * FROM profiles WHERE unique_id IN (SELECT unique_id FROM changed);
@@ -653,6 +885,24 @@ def _split_changed_and_existing(work: duckdb.DuckDBPyConnection,
         ), blocked AS ({blocked})
         SELECT * FROM others WHERE unique_id IN (SELECT unique_id FROM blocked);
     """)
+
+
+def _blocked_by(choice: Any) -> str:
+    """The ids of `others` that the pass pairs with some changed profile. A list pass
+    (an exploding rule: lists sharing an element) joins on the elements, since its
+    condition on a pair would compare every other profile with every changed one."""
+    from regmig.linkage.model_settings import BLOCKING_PASSES
+
+    blocking_pass = next(p for p in BLOCKING_PASSES if p.name == choice.name)
+    if not blocking_pass.exploded:
+        return ("SELECT l.unique_id FROM others AS l JOIN changed_profiles AS r "
+                f"ON {choice.condition}")
+    (key,) = blocking_pass.keys
+    return f"""
+        SELECT l.unique_id
+        FROM (SELECT unique_id, unnest("{key}") AS element FROM others) AS l
+        JOIN (SELECT DISTINCT unnest("{key}") AS element FROM changed_profiles) AS r
+          USING (element)"""
 
 
 def _tf_columns(model: dict[str, Any]) -> list[str]:
@@ -751,8 +1001,12 @@ def _find_region(work: duckdb.DuckDBPyConnection, threshold: float) -> None:
 
 
 def _rewritten_profiles(work: duckdb.DuckDBPyConnection) -> None:
-    """rewritten (profile ids) and rewritten_records: the profiles of every person whose
-    rows are written again: persons of the region and of the touched profiles."""
+    """rewritten (profile ids): the profiles of every person whose core.persons row is
+    written again, the persons of the region and of the touched profiles; and
+    rewritten_records: the records of the region and of the touched profiles, whose
+    clusters decide the persons' ids; and read_records: those whose rows can be written,
+    the region's and the new ones (a profile outside the region keeps its cluster,
+    person and links, so its earlier records' rows stand)."""
     work.execute("""
         CREATE OR REPLACE TABLE touched_persons AS
         SELECT DISTINCT person_id FROM state_profiles
@@ -769,9 +1023,29 @@ def _rewritten_profiles(work: duckdb.DuckDBPyConnection) -> None:
         UNION
         SELECT unique_id FROM touched;
 
-        CREATE OR REPLACE TABLE rewritten_records AS
+        CREATE OR REPLACE TABLE rewritten_records AS   -- of the profiles re-clustered or touched
         SELECT source, record_id FROM current_records
-        WHERE profile_id IN (SELECT unique_id FROM rewritten);
+        WHERE profile_id IN (SELECT unique_id FROM region_profiles)
+           OR profile_id IN (SELECT unique_id FROM touched);
+
+        CREATE OR REPLACE TABLE read_records AS   -- those whose rows can be written
+        SELECT source, record_id FROM current_records
+        WHERE profile_id IN (SELECT unique_id FROM region_profiles)
+        UNION SELECT source, record_id FROM new_records;
+    """)
+
+
+def _value_counts_of_rewritten(work: duckdb.DuckDBPyConnection) -> None:
+    """profile_value_counts of the rewritten profiles: the touched ones' from their
+    records, the others' from the state (their records are the same), so that a person
+    that gained a crossing is summed up from its profiles rather than read in full."""
+    work.execute("""
+        CREATE OR REPLACE TABLE profile_value_counts AS
+        SELECT * FROM touched_values
+        UNION ALL
+        SELECT * FROM state_values
+        WHERE unique_id IN (SELECT unique_id FROM rewritten)
+          AND unique_id NOT IN (SELECT unique_id FROM touched)
     """)
 
 
@@ -808,16 +1082,15 @@ def _previous_map(warehouse: duckdb.DuckDBPyConnection, work: duckdb.DuckDBPyCon
             SELECT m.source, m.record_id, m.person_id, m.match_probability
             FROM core.person_map AS m JOIN _keys USING (source, record_id)
         """).to_arrow_table()
-    gone = warehouse.sql("""
-        SELECT m.source, m.record_id, m.person_id FROM core.person_map AS m
-        WHERE NOT EXISTS (
-            SELECT 1 FROM (SELECT 'border_crossings' AS source, record_id
-                           FROM raw.border_crossings
-                           UNION ALL SELECT 'population_register', record_id
-                           FROM raw.population_register
-                           UNION ALL SELECT 'permits', record_id FROM raw.permits) AS r
-            WHERE r.source = m.source AND r.record_id = m.record_id)
+    removed = work.sql("""   -- records that left raw.* and were not sent again
+        SELECT source, record_id FROM removed_records
+        ANTI JOIN arrived_records USING (source, record_id)
     """).to_arrow_table()
+    with registered(warehouse, "_removed", removed):
+        gone = warehouse.sql("""
+            SELECT m.source, m.record_id, m.person_id
+            FROM core.person_map AS m JOIN _removed USING (source, record_id)
+        """).to_arrow_table()
     for name, arrow in (("prev_rows", prev), ("gone_records", gone)):
         with registered(work, "_prev_in", arrow):
             work.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _prev_in")
@@ -877,9 +1150,11 @@ def _write_core(warehouse: duckdb.DuckDBPyConnection,
 
 
 def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, run_id: str,
-                            state: LinkState, last_load: int, person_map_hash: str) -> None:
-    """The rewritten profiles (as they are today: rebuilt, grown or the state's) and
-    the new pairs replace theirs."""
+                            state: LinkState, last_load: int, person_map_hash: str,
+                            values_made: bool) -> None:
+    """The rewritten profiles (as they are today: rebuilt, grown or the state's), their
+    value counts, the new pairs and the touched records' profiles replace theirs (every
+    profile's value counts when they were made for this run)."""
     profiles = work.sql(f"""
         SELECT {_base_columns(work, "profiles", "p.")},
                coalesce(rc.component_id, s.component_id) AS component_id,
@@ -897,10 +1172,22 @@ def _save_incremental_state(work: duckdb.DuckDBPyConnection, paths: RunPaths, ru
                        ).to_arrow_table()
     ends = work.sql("SELECT unique_id FROM dropped_ends").to_arrow_table()
     pairs = work.sql(f"SELECT *, '{run_id}' AS run_id FROM new_pairs").to_arrow_table()
-    _write_state(paths, profiles, pairs,
+    records = work.sql("SELECT * FROM touched_map").to_arrow_table()
+    dropped_records = work.sql("""
+        SELECT source, record_id FROM removed_records
+        UNION SELECT source, record_id FROM touched_map
+    """).to_arrow_table()
+    values = work.sql("SELECT * FROM profile_value_counts" + ("""
+        UNION ALL SELECT * FROM state_values
+        WHERE unique_id NOT IN (SELECT unique_id FROM rewritten)
+          AND unique_id NOT IN (SELECT unique_id FROM gone)""" if values_made else "")
+                      ).to_arrow_table()
+    _detach_state(work)
+    _write_state(paths, profiles, pairs, records, values,
                  (run_id, INCREMENTAL, last_load, person_map_hash, state.full_link_run_id,
                   state.full_link_data_end),
-                 replace=False, dropped_profiles=dropped, dropped_pair_ends=ends)
+                 replace=False, dropped_profiles=dropped, dropped_pair_ends=ends,
+                 dropped_records=dropped_records)
 
 
 def _indicators(counts: dict[str, int], summary) -> list[tuple[str, float, str, str | None]]:  # noqa: ANN001

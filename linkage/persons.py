@@ -50,7 +50,12 @@ def build_record_clusters(work: duckdb.DuckDBPyConnection, cluster_threshold: fl
     """)
 
 
-def build_person_tables(work: duckdb.DuckDBPyConnection, run_id: str) -> None:
+def build_person_tables(work: duckdb.DuckDBPyConnection, run_id: str,
+                        from_profiles: bool = False) -> None:
+    """out_person_map and out_crossings from record_clusters and cluster_person, and
+    out_persons: from the records in link_records, or (`from_profiles`) from the value
+    counts of the persons' profiles in `profile_value_counts` (value_counts_sql per
+    profile) and profile_clusters, which need none of their records."""
     work.execute("""
         CREATE OR REPLACE TABLE out_person_map AS
         SELECT rc.source, rc.record_id, cp.person_id, rc.match_probability,
@@ -66,60 +71,98 @@ def build_person_tables(work: duckdb.DuckDBPyConnection, run_id: str) -> None:
         JOIN out_person_map AS m
           ON m.source = 'border_crossings' AND m.record_id = b.record_id
     """, {"run_id": run_id})
+    if from_profiles:
+        work.execute("""
+            CREATE OR REPLACE TABLE person_value_counts AS
+            SELECT cp.person_id, v.attribute, v.value, sum(v.n) AS n,
+                   min(v.first_date) AS first_date, max(v.last_date) AS last_date
+            FROM profile_value_counts AS v
+            JOIN profile_clusters AS pc USING (unique_id)
+            JOIN cluster_person AS cp USING (cluster_id)
+            GROUP BY ALL;
+
+            CREATE OR REPLACE TABLE person_conflicts AS
+            SELECT cp.person_id, bool_or(pc.in_conflict) AS register_conflict
+            FROM profile_clusters AS pc JOIN cluster_person AS cp USING (cluster_id)
+            GROUP BY ALL;
+        """)
+    else:
+        person_records = ("(SELECT r.*, m.person_id FROM link_records AS r "
+                          "JOIN out_person_map AS m USING (source, record_id))")
+        work.execute(f"""
+            CREATE OR REPLACE TABLE person_value_counts AS
+            {value_counts_sql(person_records, "person_id")};
+
+            CREATE OR REPLACE TABLE person_conflicts AS
+            SELECT m.person_id, bool_or(rc.in_conflict) AS register_conflict
+            FROM out_person_map AS m JOIN record_clusters AS rc USING (source, record_id)
+            GROUP BY ALL;
+        """)
     work.execute(_PERSONS_SQL, {"run_id": run_id})
 
 
-# Modal values break ties on the smallest value so that reruns agree.
+def value_counts_sql(records: str, unit: str) -> str:
+    """Per `unit` of the relation `records` (link_records' columns and `unit`) and per
+    attribute core.persons is made of (source, sex, birth: year * 100 + month, citizenship,
+    country_of_birth), each value with its records and its first and last record date.
+    Counts add up: a person's are the sums of its profiles' (linkage/incremental.py keeps
+    them per profile, so that a person is summarised without reading its records)."""
+    return f"""
+WITH records AS (
+    SELECT {unit}, source, sex, citizenship, country_of_birth, record_date,
+           CAST(year(date_of_birth) * 100 + month(date_of_birth) AS VARCHAR) AS birth
+    FROM {records}
+), long AS (
+    UNPIVOT records ON source, sex, citizenship, country_of_birth, birth
+    INTO NAME attribute VALUE value
+)
+SELECT {unit}, attribute, value, count(*) AS n, min(record_date) AS first_date,
+       max(record_date) AS last_date
+FROM long GROUP BY ALL
+"""
+
+
+# Modal values break ties on the smallest value so that reruns agree. The latest and the
+# first citizenship are those of the latest and the earliest dated record (undated last).
 _PERSONS_SQL = """
 CREATE OR REPLACE TABLE out_persons AS
-WITH records AS (
-    SELECT m.person_id, r.source, r.sex, r.citizenship, r.country_of_birth, r.record_date,
-           year(r.date_of_birth) AS birth_year, month(r.date_of_birth) AS birth_month,
-           rc.in_conflict
-    FROM link_records AS r
-    JOIN out_person_map AS m USING (source, record_id)
-    JOIN record_clusters AS rc USING (source, record_id)
-), per_person AS (
+WITH per_person AS (
     SELECT person_id,
-           mode_sex: first(sex ORDER BY sex_n DESC, sex) FILTER (WHERE sex IS NOT NULL),
-           n_crossings: count(*) FILTER (WHERE source = 'border_crossings'),
-           n_register_records: count(*) FILTER (WHERE source = 'population_register'),
-           n_permit_records: count(*) FILTER (WHERE source = 'permits'),
-           citizenship: first(citizenship ORDER BY record_date DESC NULLS LAST, citizenship)
-               FILTER (WHERE citizenship IS NOT NULL),
-           first_citizenship: first(citizenship ORDER BY record_date NULLS LAST, citizenship)
-               FILTER (WHERE citizenship IS NOT NULL),
-           birth: first(birth_year * 100 + birth_month ORDER BY birth_n DESC,
-                        birth_year * 100 + birth_month)
-               FILTER (WHERE birth_year IS NOT NULL),
-           country_of_birth: first(country_of_birth ORDER BY cob_n DESC, country_of_birth)
-               FILTER (WHERE country_of_birth IS NOT NULL),
-           sex_conflict: count(DISTINCT sex) > 1,
-           birth_conflict: count(DISTINCT birth_year * 100 + birth_month) > 1,
-           cob_conflict: count(DISTINCT country_of_birth) > 1,
-           register_conflict: bool_or(in_conflict)
-    FROM (
-        SELECT *,
-               count(*) OVER (PARTITION BY person_id, sex) AS sex_n,
-               count(*) OVER (PARTITION BY person_id, birth_year, birth_month) AS birth_n,
-               count(*) OVER (PARTITION BY person_id, country_of_birth) AS cob_n
-        FROM records
-    )
+           mode_sex: first(value ORDER BY n DESC, value) FILTER (WHERE attribute = 'sex'),
+           n_crossings: coalesce(sum(n) FILTER (WHERE attribute = 'source'
+                                                AND value = 'border_crossings'), 0),
+           n_register_records: coalesce(sum(n) FILTER (WHERE attribute = 'source'
+                                                       AND value = 'population_register'), 0),
+           n_permit_records: coalesce(sum(n) FILTER (WHERE attribute = 'source'
+                                                     AND value = 'permits'), 0),
+           citizenship: first(value ORDER BY last_date DESC NULLS LAST, value)
+               FILTER (WHERE attribute = 'citizenship'),
+           first_citizenship: first(value ORDER BY first_date NULLS LAST, value)
+               FILTER (WHERE attribute = 'citizenship'),
+           -- six digits (years of four): ordered as text as they are as numbers
+           birth: CAST(first(value ORDER BY n DESC, value) FILTER (WHERE attribute = 'birth')
+                       AS INTEGER),
+           country_of_birth: first(value ORDER BY n DESC, value)
+               FILTER (WHERE attribute = 'country_of_birth'),
+           sex_conflict: count(*) FILTER (WHERE attribute = 'sex') > 1,
+           birth_conflict: count(*) FILTER (WHERE attribute = 'birth') > 1,
+           cob_conflict: count(*) FILTER (WHERE attribute = 'country_of_birth') > 1
+    FROM person_value_counts
     GROUP BY person_id
 )
-SELECT person_id, mode_sex AS sex, CAST(birth // 100 AS INTEGER) AS birth_year,
-       CAST(birth % 100 AS INTEGER) AS birth_month, citizenship, first_citizenship,
-       country_of_birth, CAST(n_crossings AS INTEGER) AS n_crossings,
-       CAST(n_register_records AS INTEGER) AS n_register_records,
-       CAST(n_permit_records AS INTEGER) AS n_permit_records,
+SELECT p.person_id, p.mode_sex AS sex, CAST(p.birth // 100 AS INTEGER) AS birth_year,
+       CAST(p.birth % 100 AS INTEGER) AS birth_month, p.citizenship, p.first_citizenship,
+       p.country_of_birth, CAST(p.n_crossings AS INTEGER) AS n_crossings,
+       CAST(p.n_register_records AS INTEGER) AS n_register_records,
+       CAST(p.n_permit_records AS INTEGER) AS n_permit_records,
        list_filter([
-           CASE WHEN sex_conflict THEN 'sex' END,
-           CASE WHEN birth_conflict THEN 'birth_year_month' END,
-           CASE WHEN cob_conflict THEN 'country_of_birth' END,
-           CASE WHEN register_conflict THEN 'register_ids_split' END
+           CASE WHEN p.sex_conflict THEN 'sex' END,
+           CASE WHEN p.birth_conflict THEN 'birth_year_month' END,
+           CASE WHEN p.cob_conflict THEN 'country_of_birth' END,
+           CASE WHEN c.register_conflict THEN 'register_ids_split' END
        ], lambda x: x IS NOT NULL) AS conflicts,
        $run_id AS run_id
-FROM per_person
+FROM per_person AS p JOIN person_conflicts AS c USING (person_id)
 """
 
 

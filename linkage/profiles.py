@@ -13,7 +13,8 @@ by: Splink samples pairs (u, EM) and the clustering breaks ties by profile id, s
 made of pseudonyms would make the partition depend on the pseudonymisation key.
 
 Tables written in the working database:
-- `link_records`: every loaded record with its profile_id and identifying attributes;
+- `link_records`: every loaded record with its load, profile group (the key its
+  profile is grouped by), profile_id and identifying attributes;
 - `profiles`: one row per profile, the Splink input.
 """
 
@@ -103,7 +104,8 @@ WITH crossings AS (
                AS profile_id
     FROM all_records AS a JOIN prefixes AS x USING (source)
 )
-SELECT r.source, r.record_id, r.profile_id, r.document_key, r.person_key,
+SELECT r.source, r.record_id, r.load_id, r.profile_group, r.profile_id, r.document_key,
+       r.person_key,
        nullif(i.given_name_clean, '') AS given_name, nullif(i.surname_clean, '') AS surname,
        i.date_of_birth, nullif(r.sex, '') AS sex, nullif(r.citizenship, '') AS citizenship,
        nullif(r.second_citizenship, '') AS second_citizenship,

@@ -48,9 +48,10 @@ def _link_new(paths: RunPaths, run_id: str):  # noqa: ANN202
 
 
 def test_a_monthly_chain_gives_the_persons_of_a_full_relink(tmp_path):
-    """Two months linked in full, then four months one at a time: the same persons,
-    with the same ids, as one full re-link of all six; every record that changed person
-    between two runs is in that run's history."""
+    """Two months linked in full, then five months one at a time: the same persons,
+    with the same ids, as one full re-link of all seven; every record that changed person
+    between two runs is in that run's history; the state kept month by month is the
+    state a full link leaves."""
     deliveries = tmp_path / "deliveries"
     assert main(["synth", "--monthly", "--persons", "500", "--seed", "41", "--start",
                  "2023", "--end", "2023", "--out", str(deliveries)]) == 0
@@ -76,11 +77,49 @@ def test_a_monthly_chain_gives_the_persons_of_a_full_relink(tmp_path):
                        if event in ("merged", "split"))
         assert recorded == moved.height
     assert grown > 0
+    # a state left before the value counts were kept gets them made once, as kept
+    upgraded = _copy(paths, tmp_path / "upgraded")
+    with duckdb.connect(str(upgraded.identifiers)) as con:
+        con.execute("DELETE FROM ident.link_profile_values")
+    for run in (paths, upgraded):
+        ingest_folder(run, Config(), months[6], "ingest")
+        _link_new(run, "month-6")
+    assert _persons(upgraded) == _persons(paths)
+    for table, columns in _STATE_COMPARED.items():
+        assert _state(upgraded, table, columns) == _state(paths, table, columns), table
     full = _copy(paths, tmp_path / "full")
     link(full, Config(), "relink")
     assert _partition(paths) == _partition(full)
     ids = _person_map(paths).join(_person_map(full), on=["source", "record_id"])
     assert (ids["person_id"] == ids["person_id_right"]).all()
+    # core.persons, summed from the profiles' value counts, as a full link makes it
+    assert _persons(paths) == _persons(full)
+    # the state the chain kept up to date month by month is the state a full link builds
+    for table, columns in _STATE_COMPARED.items():
+        assert _state(paths, table, columns) == _state(full, table, columns), table
+
+
+def _persons(paths: RunPaths) -> list[tuple]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.sql("SELECT * EXCLUDE (run_id) FROM core.persons ORDER BY ALL").fetchall()
+
+
+#: State tables kept up to date by each incremental month, and the columns a full link
+#: must give alike (the bookkeeping of the profiles, which the pairs decide, is compared
+#: through the persons above).
+_STATE_COMPARED = {
+    "ident.link_records": "source, record_id, load_id, profile_group, profile_id",
+    "ident.link_profile_values": "*",
+    "ident.link_profiles": "* EXCLUDE (component_id, cluster_id, in_conflict, "
+                           "match_probability, person_id, run_id)",
+}
+
+
+def _state(paths: RunPaths, table: str, columns: str) -> list[tuple]:
+    with duckdb.connect(str(paths.identifiers), read_only=True) as con:
+        rows = con.sql(f"SELECT {columns} FROM {table} ORDER BY ALL").fetchall()
+    assert rows
+    return rows
 
 
 def _sample_rows(sample: Path, source: str) -> pl.DataFrame:
@@ -128,6 +167,10 @@ def test_a_corrected_document_moves_a_crossing_to_its_person(monthly_run, sample
     full = _copy(monthly_run, tmp_path / "full")
     link(full, Config(), "relink")
     assert _partition(monthly_run) == _partition(full)
+    # the record left its earlier profile (a group that lost a record is named again)
+    assert _persons(monthly_run) == _persons(full)
+    for table, columns in _STATE_COMPARED.items():
+        assert _state(monthly_run, table, columns) == _state(full, table, columns), table
 
 
 def test_new_evidence_merges_two_persons(monthly_run, tmp_path):

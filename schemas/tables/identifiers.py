@@ -36,6 +36,25 @@ QUARANTINE = Table(
     ),
 )
 
+LINK_PROFILE_VALUES = Table(
+    "ident",
+    "link_profile_values",
+    "Linkage state (linkage/incremental.py): per profile of the last link run and per "
+    "attribute core.persons is made of, each value with its records (unit: values of "
+    "profiles; linkage/persons.py value_counts_sql). Counts add up over a person's "
+    "profiles, so a monthly run writes the core.persons row of a person that gained "
+    "records without reading its earlier ones.",
+    (
+        C("unique_id", "VARCHAR", "Profile id (ident.link_profiles)", "NOT NULL"),
+        C("attribute", "VARCHAR", "source | sex | birth (year * 100 + month of the exact "
+          "date of birth) | citizenship | country_of_birth", "NOT NULL"),
+        C("value", "VARCHAR", "The attribute's value (never empty)", "NOT NULL"),
+        C("n", "BIGINT", "Records of the profile with this value"),
+        C("first_date", "DATE", "Earliest record date among them (empty when none is dated)"),
+        C("last_date", "DATE", "Latest record date among them (empty when none is dated)"),
+    ),
+)
+
 LINK_PAIRS = Table(
     "ident",
     "link_pairs",
@@ -51,6 +70,24 @@ LINK_PAIRS = Table(
         C("dob_level", "INTEGER", "Comparison level of the dates of birth (0: they "
           "disagree outright; NULL when not compared), for attaching lone profiles"),
         C("run_id", "VARCHAR", "Link run that scored the pair"),
+    ),
+)
+
+LINK_RECORDS = Table(
+    "ident",
+    "link_records",
+    "Linkage state (linkage/incremental.py): the profile of every record the last link run "
+    "linked (unit: cases), so a monthly run names today's profiles from the records loaded "
+    "or removed since, rather than from every record in raw.*.",
+    (
+        C("source", "VARCHAR", "Delivery source", "NOT NULL"),
+        C("record_id", "VARCHAR", "Record identifier, joins raw.<source>.record_id", "NOT NULL"),
+        C("load_id", "BIGINT", "Load of the version linked (meta.loads)", "NOT NULL"),
+        C("profile_group", "VARCHAR", "Key the record's profile is grouped by: '|' and the "
+          "document or register personal id pseudonym, or '#' and the record or permit id "
+          "(linkage/profiles.py)", "NOT NULL"),
+        C("profile_id", "VARCHAR", "Profile of the record (ident.link_profiles.unique_id): "
+          "its source's prefix and the group's smallest record id", "NOT NULL"),
     ),
 )
 
@@ -89,4 +126,5 @@ DOCUMENT_NEIGHBOURS = Table(
     ),
 )
 
-TABLES = (RECORDS, QUARANTINE, LINK_PAIRS, LINK_STATE, DOCUMENT_NEIGHBOURS)
+TABLES = (RECORDS, QUARANTINE, LINK_RECORDS, LINK_PROFILE_VALUES, LINK_PAIRS, LINK_STATE,
+          DOCUMENT_NEIGHBOURS)
