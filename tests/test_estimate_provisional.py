@@ -188,7 +188,7 @@ def test_shared_known_days_equal_the_rules_own(long_inputs, full_run, rule) -> N
     assert rows.select("band", "person_id", "seq").is_unique().all()
     assert rows.equals(rows.sort("band", "person_id", "seq"))
     states = as_of.rule_as_of(run.known, rows.select("person_id", "seq", "at"), rule)
-    assert states["scored_at"].all()
+    assert states["open_at"].all()
     design = features.design_matrix(features.model_frame(
         run.known, rows.select("person_id", "seq", "at").join(
             states, on=["person_id", "seq", "at"], how="left", maintain_order="left"),

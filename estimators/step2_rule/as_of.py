@@ -15,12 +15,8 @@ classified it, without classifying again:
   crossing old enough to be settled (dated at least W before `at`);
 - migrating as of `at` (the status before is the opposite of its direction), resolved
   (ltm_known_on <= `at`, and any crossing imputed just after it known by then) and open
-  (unresolved, migrating and undecided: the rule's provisional crossings);
-- scored: unresolved and either open or with its status before still unsettled (and not
-  failing by its own days), the crossings the provisional model gives a probability. A
-  departure soon after an open arrival is not migrating yet, but becomes an emigration
-  when that arrival qualifies: taken as 0, such crossings took 5-15% off the first
-  estimate of a month's emigration.
+  (unresolved, migrating and undecided: the crossings the provisional model gives a
+  probability).
 
 A crossing imputed to repair a history is known only from the day of the record that
 revealed it (`seen_from`): on earlier days the crossings known then give the state.
@@ -179,8 +175,7 @@ def _outcome_as_of(rule: ResidenceRule) -> tuple[pl.Expr, pl.Expr]:
 def rule_as_of(history: pl.DataFrame, queries: pl.DataFrame,
                rule: ResidenceRule) -> pl.DataFrame:
     """The rule's view of crossings (person_id, seq) on day `at`: days_as_of columns plus
-    decided_at, qualifies_at, status_before_at, migrating_at, resolved_at, open_at and
-    scored_at.
+    decided_at, qualifies_at, status_before_at, migrating_at, resolved_at and open_at.
 
     `history`: a classified history (`residence_rule.classify`) with `with_known_days`.
     """
@@ -204,10 +199,6 @@ def rule_as_of(history: pl.DataFrame, queries: pl.DataFrame,
         migrating_at=(pl.col("status_before_at") != pl.col("target")).fill_null(False),
     ).with_columns(
         open_at=~pl.col("resolved_at") & pl.col("migrating_at") & ~pl.col("decided_at"),
-    ).with_columns(
-        scored_at=pl.col("open_at") | (
-            ~pl.col("resolved_at") & ~pl.col("settled_before").fill_null(False)
-            & ~(pl.col("decided_at") & ~pl.col("qualifies_at"))),
     ).drop("settled_before", "rebuilt_before", "target", "res_status_before",
            "status_before_known_on", "ltm_known_on", "qualifies", "revealed_from")
 

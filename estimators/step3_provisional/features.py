@@ -73,8 +73,6 @@ FEATURES = (
     "no_usual_leg",
     "beyond_usual_leg_on_own_side",
     "usual_leg",
-    "not_migrating_yet",
-    "decided_now",
 )
 
 
@@ -261,11 +259,6 @@ def design_matrix(frame: pl.DataFrame, rule: ResidenceRule) -> np.ndarray:
                                          - pl.col("usual_leg_log").fill_null(0)).clip(-3, 6)
         * pl.col("usual_leg_log").is_not_null().cast(pl.Float64) * own_side,
         "usual_leg": pl.col("usual_leg_log").fill_null(0) / 6,
-        # Scored while its status before is unsettled: not migrating on the day (it
-        # becomes a migration only if an earlier open crossing qualifies), or its own
-        # outcome already decided (it stays one only if the status before holds).
-        "not_migrating_yet": (~pl.col("migrating_at")).cast(pl.Float64),
-        "decided_now": flag("decided_at"),
     }
     return (
         frame.select(**{name: columns[name].cast(pl.Float64) for name in FEATURES})

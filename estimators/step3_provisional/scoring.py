@@ -1,6 +1,6 @@
 """Provisional probabilities of the crossings at a cut day: 0/1 where the data up to it
-settle the long-term flag, the model's probability where the crossing is scored (open,
-or its status before unsettled), else its provisional 0/1."""
+settle the long-term flag, the model's probability where the crossing is open, else its
+provisional 0/1 (its own outcome known, its status before not yet)."""
 
 from __future__ import annotations
 

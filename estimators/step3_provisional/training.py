@@ -108,14 +108,17 @@ def training_pool(
     crossings = history.select(
         "person_id", "seq", "arrival", "t", "qualifies", "migrating", "revealed_from",
         "seen_from", is_ltm=pl.col("is_long_term_migration").fill_null(False),
+        outcome_known=_day("outcome_known_on"), before_known=_day("status_before_known_on"),
         ltm_known=_day("ltm_known_on"))
-    # Scored on a day only while unresolved then: its long-term flag not settled yet (or
-    # settled only through a crossing imputed later). The last such day bounds the bands
-    # tried; the rule's view on the day (`scored_at`) then says which rows are scored.
+    # Open on a day as far as all the data tell: its outcome not known yet (or known only
+    # through a crossing imputed later), migrating or its status before not known yet,
+    # and already known itself. The last day that can hold bounds the bands tried.
     crossings = crossings.with_columns(
-        open_until=pl.max_horizontal(pl.col("ltm_known").fill_null(1 << 40),
+        open_until=pl.max_horizontal(pl.col("outcome_known").fill_null(1 << 40),
                                      "revealed_from"),
-    ).filter(pl.col("open_until") > pl.col("t"))
+        before_until=pl.when("migrating").then(1 << 40).otherwise(
+            pl.col("before_known").fill_null(1 << 40)),
+    ).filter((pl.col("open_until") > pl.col("t")) & (pl.col("before_until") > pl.col("t")))
     failing = ~pl.col("qualifies")
     uniform = (pl.struct("person_id", "seq", "band").hash(config.provisional_seed)
                % 1_000_003) / 1_000_003
@@ -131,7 +134,9 @@ def training_pool(
             band=pl.lit(band, pl.Int32),
             at=pl.col("t") + lo + (spread % (hi - lo)).cast(pl.Int64),
             window_end=pl.lit(end - hi, pl.Int64),
-        ).filter((pl.col("open_until") > pl.col("at")) & (pl.col("seen_from") <= pl.col("at")))
+        ).filter(
+            (pl.col("open_until") > pl.col("at")) & (pl.col("before_until") > pl.col("at"))
+            & (pl.col("seen_from") <= pl.col("at")))
         recent = pl.col("t") > pl.col("window_end") - config.provisional_training_days
         n_failing = (failing & recent).sum().over("arrival")
         keep_share = pl.when(failing).then(
@@ -145,9 +150,9 @@ def training_pool(
         persons = history.join(rows.select("person_id").unique(), on="person_id",
                                how="semi", maintain_order="left")
         states = rule_as_of(persons, rows.select("person_id", "seq", "at"), rule)
-        rows = rows.join(states.select("person_id", "seq", "at", "scored_at"),
+        rows = rows.join(states.select("person_id", "seq", "at", "open_at"),
                          on=["person_id", "seq", "at"], how="left", maintain_order="left"
-                         ).filter(pl.col("scored_at").fill_null(False))
+                         ).filter(pl.col("open_at").fill_null(False))
         states = rows.select("person_id", "seq", "at").join(
             states, on=["person_id", "seq", "at"], how="left", maintain_order="left")
         design_parts.append(design_matrix(model_frame(persons, states, inputs, country),
@@ -160,8 +165,8 @@ def training_pool(
 @dataclass(frozen=True)
 class CutView:
     """The crossings made by a cut day and unresolved then, as the data up to it show
-    them: `states` (person_id, seq, arrival, lag, scored_at, flag: the provisional 0/1 of
-    the ones not scored), and the scored ones (`open_rows`, with their `design`)."""
+    them: `states` (person_id, seq, arrival, lag, open_at, flag: the provisional 0/1 of
+    the ones not open), and the open ones (`open_rows`, with their `design`)."""
 
     cut: int
     states: pl.DataFrame
@@ -180,13 +185,13 @@ def view_at(history: pl.DataFrame, inputs: EstimateInputs, config: EstimateConfi
                                                     at=pl.lit(cut, pl.Int64)), rule)
     states = states.filter(~pl.col("resolved_at")).with_columns(
         flag=(pl.col("migrating_at") & pl.col("qualifies_at")).cast(pl.Float64))
-    open_states = states.filter("scored_at").sort("person_id", "seq")
+    open_states = states.filter("open_at").sort("person_id", "seq")
     starts = lag_bands(rule, config)
     open_rows = open_states.select(
         "person_id", "seq", "arrival", "lag",
         band=pl.Series(band_of(open_states["lag"].to_numpy(), starts), dtype=pl.Int32))
     design = design_matrix(model_frame(history, open_states, inputs, country), rule)
-    return CutView(cut, states.select("person_id", "seq", "arrival", "lag", "scored_at",
+    return CutView(cut, states.select("person_id", "seq", "arrival", "lag", "open_at",
                                       "flag"), open_rows, design)
 
 
