@@ -4,7 +4,7 @@ figures against the truth, per year and kind, first year included.
 
     flock /tmp/regmig-bench.lock .venv/bin/python bench/bench_provisional.py
         [--persons 200000] [--cuts 8] [--start 2015 --end 2024] [--profiles NAME ...]
-        [--results bench/results/provisional.json]
+        [--results bench/results/provisional.json] [--set KEY=VALUE ...]
 
 Each population (one per profile: default, a rising emigration, a falling immigration, a
 shock year, and both trends at once; a seed each) is generated once into
@@ -124,7 +124,8 @@ def finals_against_truth(run, folder: Path) -> list[dict]:
     return both.sort("year", "kind").to_dicts()
 
 
-def measure(folder: Path, profile: str, cuts: int) -> tuple[dict, pl.DataFrame]:
+def measure(folder: Path, profile: str, cuts: int, settings: dict[str, float]
+            ) -> tuple[dict, pl.DataFrame]:
     from fixtures.estimate import truth_linked_inputs
 
     from regmig.config import Config
@@ -133,7 +134,7 @@ def measure(folder: Path, profile: str, cuts: int) -> tuple[dict, pl.DataFrame]:
 
     inputs = truth_linked_inputs(folder)
     config = Config()
-    est = dataclasses.replace(config.estimate, backtest_cuts=cuts)
+    est = dataclasses.replace(config.estimate, backtest_cuts=cuts, **settings)
     wall, cpu = time.perf_counter(), cpu_seconds()
     run = run_rule(inputs, est, est.rule, config.country)
     chain = {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": cpu_seconds() - cpu}
@@ -174,6 +175,20 @@ def summarise(table: pl.DataFrame) -> list[dict]:
     ).sort("period", "kind").to_dicts()
 
 
+def estimate_settings(pairs: list[str]) -> dict[str, float]:
+    """KEY=VALUE pairs as EstimateConfig fields, each of the field's own type."""
+    from regmig.config import EstimateConfig
+
+    fields = {f.name: f for f in dataclasses.fields(EstimateConfig)}
+    settings = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in fields:
+            raise SystemExit(f"--set: EstimateConfig has no setting {key!r}")
+        settings[key] = type(getattr(EstimateConfig(), key))(value)
+    return settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=200_000)
@@ -182,7 +197,10 @@ def main() -> None:
     parser.add_argument("--end", type=int, default=2024)
     parser.add_argument("--profiles", nargs="+", default=list(PROFILES))
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="EstimateConfig settings to try instead of the defaults")
     args = parser.parse_args()
+    settings = estimate_settings(args.set)
     results: dict = {
         "benchmark": "provisional",
         "command": " ".join(["bench/bench_provisional.py", *sys.argv[1:]]),
@@ -191,12 +209,13 @@ def main() -> None:
                     "python": platform.python_version(), "polars": pl.__version__,
                     "load_average_start": os.getloadavg()},
         "persons": args.persons, "span": [args.start, args.end], "cuts": args.cuts,
+        "settings": settings,
         "populations": [],
     }
     tables = []
     for profile in args.profiles:
         folder = population(args.persons, profile, args.start, args.end)
-        info, table = measure(folder, profile, args.cuts)
+        info, table = measure(folder, profile, args.cuts, settings)
         results["populations"].append(info)
         tables.append(table)
         print(f"{profile}: chain {info['chain']['wall_seconds']:.0f} s, backtest "
