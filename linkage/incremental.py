@@ -830,12 +830,9 @@ def _add_grown_profiles(work: duckdb.DuckDBPyConnection) -> None:
         INSERT INTO profiles BY NAME
         SELECT {", ".join(f's."{c}"' for c in columns)},
                s.n_records + g.n_new AS n_records,
-               CASE WHEN s.first_date IS NULL OR g.first_date < s.first_date
-                    THEN coalesce(g.first_date, s.first_date) ELSE s.first_date END
-                   AS first_date,
-               CASE WHEN s.last_date IS NULL OR g.last_date > s.last_date
-                    THEN coalesce(g.last_date, s.last_date) ELSE s.last_date END
-                   AS last_date
+               -- least and greatest pass over a missing date
+               least(s.first_date, g.first_date) AS first_date,
+               greatest(s.last_date, g.last_date) AS last_date
         FROM state_profiles AS s JOIN grown AS g USING (unique_id)
     """)
 
